@@ -1,0 +1,254 @@
+import { systemClock, type Clock } from '../base/clock.js'
+import { DisposableStore, type Disposable } from '../base/lifecycle.js'
+import { AgentInboundSchema } from '../protocol/agent-api.js'
+import { KNOWN_EVENT_KINDS } from '../protocol/chat-events.js'
+import { ErrorCode, RpcError } from '../protocol/errors.js'
+import type { HubStats } from '../protocol/host-api.js'
+import { Limits } from '../protocol/limits.js'
+import type { AgentSpec } from '../protocol/manifest.js'
+import { AgentSupervisor, type AgentRecord } from './agent-supervisor.js'
+import { ChatRouter, type AgentEventMessage } from './chat-router.js'
+import { HostConnection, type HostMethodTable } from './host-connection.js'
+import { HostEventBus } from './host-events.js'
+import type { HostTransport } from './host-transport.js'
+import { silentLogger, type Logger } from './logger.js'
+import type { ProcessLauncher } from './process-launcher.js'
+import { newCounters, type HubCounters } from './stats.js'
+
+export interface HubOptions {
+  agents: AgentSpec[]
+  launcher: ProcessLauncher
+  clock?: Clock
+  logger?: Logger
+  /** §7 rule 2; default 5 s. */
+  ackTimeoutMs?: number
+  /** §7 rule 8; default 10 min. */
+  sessionIdleMs?: number
+  /** §7 rule 8; default 2 h. */
+  sessionMaxAgeMs?: number
+  /** How often the sweeper runs; default a quarter of the shorter timeout, between 50 ms and 1 s. */
+  sweepIntervalMs?: number
+  /** §8 hard cap on data queued for one host; default 32 MiB. */
+  hostHardCapBytes?: number
+  /** Requests one host may have awaiting an answer; default 4096. */
+  maxInFlightPerHost?: number
+  backoffInitialMs?: number
+  backoffMaxMs?: number
+  stableAfterMs?: number
+  stopTimeoutMs?: number
+  newId?: () => string
+}
+
+export interface ConnectOptions {
+  /** WebSocket hosts must authenticate first; IPC hosts are trusted by construction. */
+  authenticate?: (token: string) => boolean
+}
+
+/**
+ * The hub: a JSON-RPC 2.0 server whose clients are hosts (windows, sockets) and
+ * whose agents are processes. Transport-free: hosts arrive as `HostTransport`s,
+ * agents through a `ProcessLauncher`, time through a `Clock`.
+ */
+export class Hub implements Disposable {
+  readonly supervisor: AgentSupervisor
+  readonly router: ChatRouter
+  readonly counters: HubCounters = newCounters()
+  private readonly hosts = new Map<string, HostConnection>()
+  private readonly events: HostEventBus
+  private readonly clock: Clock
+  private readonly logger: Logger
+  private readonly store = new DisposableStore()
+  private readonly hardCapBytes: number
+  private readonly maxInFlight: number
+  private readonly newId: () => string
+  private nextClientId = 1
+  private state: 'idle' | 'running' | 'stopping' | 'stopped' = 'idle'
+
+  constructor(private readonly options: HubOptions) {
+    this.clock = options.clock ?? systemClock
+    this.logger = options.logger ?? silentLogger
+    this.hardCapBytes = options.hostHardCapBytes ?? 32 * 1024 * 1024
+    this.maxInFlight = options.maxInFlightPerHost ?? 4096
+    this.newId = options.newId ?? (() => globalThis.crypto.randomUUID())
+    this.events = new HostEventBus(this.clock, this.hosts)
+    this.supervisor = this.store.add(
+      new AgentSupervisor({
+        launcher: options.launcher,
+        clock: this.clock,
+        logger: this.logger,
+        backoffInitialMs: options.backoffInitialMs ?? 500,
+        backoffMaxMs: options.backoffMaxMs ?? 30_000,
+        stableAfterMs: options.stableAfterMs ?? 10_000,
+        stopTimeoutMs: options.stopTimeoutMs ?? 3_000,
+        onMessage: (agent, message) => this.onAgentMessage(agent, message),
+        onExit: (agent, exit) => {
+          this.logger.info('agent exited', { agent: agent.id, code: exit.code, signal: exit.signal })
+          this.router.onAgentExit(agent)
+        },
+        sessionsActive: (agentId) => this.router.sessions.countOfAgent(agentId),
+      }),
+    )
+    const idleMs = options.sessionIdleMs ?? 10 * 60_000
+    const maxAgeMs = options.sessionMaxAgeMs ?? 2 * 60 * 60_000
+    this.router = new ChatRouter({
+      clock: this.clock,
+      logger: this.logger,
+      counters: this.counters,
+      supervisor: this.supervisor,
+      hosts: this.hosts,
+      ackTimeoutMs: options.ackTimeoutMs ?? 5_000,
+      sweep: { idleMs, maxAgeMs },
+      newSessionId: () => `chat-${this.newId()}`,
+    })
+    this.store.add(
+      this.supervisor.onDidChangeStatus(({ agent, previous }) => {
+        this.events.emit('agent.status_changed', agent.id, `${agent.id}: ${previous} → ${agent.status}`, {
+          status: agent.status,
+          previous,
+          pid: agent.pid,
+          restart_count: agent.restartCount,
+          last_exit_code: agent.lastExitCode,
+        })
+      }),
+    )
+    this.store.add(
+      this.supervisor.onDidRegister((agent) =>
+        this.events.emit('agent.registered', agent.id, `${agent.id} registered`, { agent: this.supervisor.info(agent) }),
+      ),
+    )
+    this.store.add(
+      this.supervisor.onDidUnregister((agent) => this.events.emit('agent.unregistered', agent.id, `${agent.id} unregistered`)),
+    )
+    for (const spec of options.agents) this.supervisor.register(spec)
+    const sweepEvery = options.sweepIntervalMs ?? Math.min(1_000, Math.max(50, Math.min(idleMs, maxAgeMs) / 4))
+    this.store.add(this.clock.setInterval(() => this.router.sweep(), sweepEvery))
+  }
+
+  /** Starts the agents marked `auto_start`; resolves when each runs or failed to start. */
+  async start(): Promise<void> {
+    if (this.state !== 'idle') return
+    this.state = 'running'
+    await Promise.all(
+      [...this.supervisor.all()].filter((agent) => agent.spec.auto_start).map((agent) => this.supervisor.start(agent)),
+    )
+  }
+
+  /** Adds a host. The returned connection is disposed when the transport disconnects. */
+  connectHost(transport: HostTransport, options: ConnectOptions = {}): HostConnection {
+    if (this.state === 'stopping' || this.state === 'stopped') {
+      transport.close('hub is shutting down')
+      throw new Error('the hub is shutting down')
+    }
+    const clientId = `host-${this.nextClientId++}`
+    const host = new HostConnection(transport, {
+      clientId,
+      methods: this.methods,
+      hardCapBytes: this.hardCapBytes,
+      maxInFlight: this.maxInFlight,
+      ...(options.authenticate ? { authenticate: options.authenticate } : {}),
+      onMerged: () => this.counters.events_merged++,
+      onOverflow: (overflowed) => {
+        this.counters.hosts_overflowed++
+        this.logger.warn('host passed the queue hard cap; disconnecting it', { client: overflowed.clientId })
+        overflowed.close('queue hard cap exceeded')
+      },
+      onDidDisconnect: (gone) => {
+        this.hosts.delete(gone.clientId)
+        this.router.onHostDisconnect(gone.clientId)
+      },
+    })
+    this.hosts.set(clientId, host)
+    return host
+  }
+
+  stats(): HubStats & { hosts_overflowed: number } {
+    return {
+      sessions_active: this.router.sessions.size,
+      hosts_connected: this.hosts.size,
+      agents_running: this.supervisor.runningCount,
+      ...this.counters,
+    }
+  }
+
+  /** Ends every session with `hub_shutdown`, stops every agent, then disconnects every host. */
+  async shutdown(): Promise<void> {
+    if (this.state === 'stopping' || this.state === 'stopped') return
+    this.state = 'stopping'
+    this.router.shutdown()
+    await this.supervisor.stopAll()
+    for (const host of [...this.hosts.values()]) host.close('hub shut down')
+    this.state = 'stopped'
+    this.store.dispose()
+  }
+
+  dispose(): void {
+    for (const host of [...this.hosts.values()]) host.close('hub disposed')
+    this.state = 'stopped'
+    this.store.dispose()
+  }
+
+  private onAgentMessage(agent: AgentRecord, raw: unknown): void {
+    let parsed
+    try {
+      parsed = AgentInboundSchema.safeParse(raw)
+    } catch {
+      parsed = undefined // pathological nesting
+    }
+    if (!parsed?.success) {
+      this.counters.events_dropped++
+      this.logger.debug('dropped a malformed message from an agent', { agent: agent.id })
+      return
+    }
+    const message = parsed.data
+    if (!('method' in message)) {
+      agent.peer?.handleResponse(message)
+      return
+    }
+    const event = message.params
+    let size = 0
+    if (event.kind !== 'token') {
+      size = jsonLength(event)
+      const limit = KNOWN_EVENT_KINDS.has(event.kind) ? Limits.eventMaxBytes : Limits.unknownEventMaxBytes
+      if (size < 0 || size > limit) {
+        this.counters.events_dropped++
+        this.logger.debug('dropped an oversized event from an agent', { agent: agent.id, kind: event.kind, size })
+        return
+      }
+    }
+    this.router.onAgentEvent(agent, message as AgentEventMessage, size)
+  }
+
+  private readonly methods: HostMethodTable = {
+    'session.auth': (host, params) => {
+      if (!host.authenticate(params.host_token)) throw new RpcError(ErrorCode.NotAuthenticated, 'not authenticated')
+      return { ok: true, role: 'host', client_id: host.clientId }
+    },
+    'host.subscribe': (host) => {
+      host.subscribed = true
+      return { client_id: host.clientId, agents: this.supervisor.list(), event_sequence: this.events.lastSequence }
+    },
+    'agents.list': () => ({ agents: this.supervisor.list() }),
+    'agents.start': (_host, { agent_id }) => this.supervisor.start(this.agent(agent_id)),
+    'agents.stop': (_host, { agent_id }) => this.supervisor.stop(this.agent(agent_id)),
+    'agents.restart': (_host, { agent_id }) => this.supervisor.restart(this.agent(agent_id)),
+    'agents.chat': (host, params, ctx) => this.router.chat(host, params, ctx),
+    'agents.chat.cancel': (host, { session_id }, ctx) => this.router.cancel(host, session_id, ctx),
+    'agents.chat.approve': (host, params) => this.router.approve(host, params),
+    'hub.sessions': (host) => ({ sessions: this.router.listSessions(host) }),
+    'hub.stats': () => this.stats(),
+  }
+
+  private agent(agentId: string): AgentRecord {
+    const agent = this.supervisor.get(agentId)
+    if (!agent) throw new RpcError(ErrorCode.UnknownAgent, `unknown agent '${agentId}'`)
+    return agent
+  }
+}
+
+function jsonLength(value: unknown): number {
+  try {
+    return JSON.stringify(value).length
+  } catch {
+    return -1
+  }
+}

@@ -1,0 +1,45 @@
+import { z } from 'zod'
+import { AgentChatEventSchema } from './chat-events.js'
+import { AttachmentSchema } from './host-api.js'
+import { RpcResponseSchema } from './jsonrpc.js'
+import { Limits } from './limits.js'
+
+/** Hub ↔ agent messages (PROTOCOL.md §6). */
+export const AgentMethod = {
+  chat: 'agent.chat',
+  cancel: 'agent.chat.cancel',
+  approve: 'agent.chat.approve',
+  event: 'agent.chat.event',
+} as const
+
+const SessionId = z.string().regex(Limits.idPattern)
+
+export const AgentChatParamsSchema = z.object({
+  session_id: SessionId,
+  prompt: z.string(),
+  stream: z.boolean(),
+  context: z.object({ host_client_id: z.string(), conversation_id: z.string().optional() }),
+  model: z.string().optional(),
+  attachments: z.array(AttachmentSchema).optional(),
+})
+export type AgentChatParams = z.infer<typeof AgentChatParamsSchema>
+
+export const AgentChatResultSchema = z.object({ accepted: z.literal(true), session_id: z.string() })
+export const AgentCancelParamsSchema = z.object({ session_id: SessionId })
+export const AgentApproveParamsSchema = z.object({
+  session_id: SessionId,
+  approval_id: z.string(),
+  decision: z.boolean(),
+})
+export type AgentApproveParams = z.infer<typeof AgentApproveParamsSchema>
+export const AgentApproveResultSchema = z.object({ resolved: z.boolean() })
+
+export const AgentEventNotificationSchema = z.object({
+  jsonrpc: z.literal('2.0'),
+  method: z.literal(AgentMethod.event),
+  params: AgentChatEventSchema,
+})
+
+/** Everything an agent may send the hub: its events, and answers to the hub's requests. */
+export const AgentInboundSchema = z.union([AgentEventNotificationSchema, RpcResponseSchema])
+export type AgentInbound = z.infer<typeof AgentInboundSchema>
