@@ -211,7 +211,14 @@ export class AgentSupervisor implements Disposable {
     agent.exited = new Promise((resolve) => (markExited = resolve))
     agent.process = process
     const peer = new RpcPeer({
-      send: (message) => process.postMessage(message),
+      send: (message) => {
+        // A process can die before its exit event arrives; its requests then fail on exit.
+        try {
+          process.postMessage(message)
+        } catch (error) {
+          this.options.logger.debug('message to a dying agent lost', { agent: agent.id, error: String(error) })
+        }
+      },
       clock: this.options.clock,
     })
     agent.peer = peer
