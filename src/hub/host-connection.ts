@@ -33,6 +33,8 @@ export interface HostConnectionOptions {
   onMerged(): void
   onOverflow(host: HostConnection): void
   onDidDisconnect(host: HostConnection): void
+  /** A bug in the hub's own code while answering; logged, never thrown into the transport. */
+  onInternalError(error: unknown): void
 }
 
 type Response = ReturnType<typeof successResponse> | ReturnType<typeof errorResponse>
@@ -97,21 +99,23 @@ export class HostConnection implements HostEndpoint, Disposable {
   private receive(raw: unknown): void {
     if (this.closed) return
     if (!this.authenticated) {
-      void this.receiveFirst(raw)
+      this.receiveFirst(raw)
       return
     }
     if (Array.isArray(raw)) {
-      void this.receiveBatch(raw)
+      this.receiveBatch(raw).catch((error: unknown) => this.options.onInternalError(error))
       return
     }
     const hooks: Array<() => void> = []
-    void this.handle(raw, hooks).then((response) => {
-      if (response !== null) this.respond(response)
-      for (const hook of hooks) hook()
-    })
+    this.handle(raw, hooks)
+      .then((response) => {
+        if (response !== null) this.respond(response)
+        for (const hook of hooks) hook()
+      })
+      .catch((error: unknown) => this.options.onInternalError(error))
   }
 
-  private async receiveFirst(raw: unknown): Promise<void> {
+  private receiveFirst(raw: unknown): void {
     const parsed = RpcRequestSchema.safeParse(raw)
     const request = parsed.success ? parsed.data : undefined
     if (request?.method === 'session.auth' && request.id !== undefined) {

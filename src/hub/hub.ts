@@ -152,6 +152,7 @@ export class Hub implements Disposable {
         this.logger.warn('host passed the queue hard cap; disconnecting it', { client: overflowed.clientId })
         overflowed.close('queue hard cap exceeded')
       },
+      onInternalError: (error) => this.logger.error('internal error while answering a host', { error: String(error) }),
       onDidDisconnect: (gone) => {
         this.hosts.delete(gone.clientId)
         this.router.onHostDisconnect(gone.clientId)
