@@ -1,6 +1,22 @@
 import { resolve } from 'node:path'
 import react from '@vitejs/plugin-react'
 import { defineConfig } from 'electron-vite'
+import type { Plugin } from 'vite'
+
+/**
+ * `npm run dev` only: the dev server injects an inline React Refresh preamble and
+ * talks to the page over its own WebSocket, which the production CSP forbids.
+ */
+function devServerContentSecurityPolicy(): Plugin {
+  return {
+    name: 'carhost:dev-server-csp',
+    apply: 'serve',
+    transformIndexHtml: (html) =>
+      html
+        .replace("script-src 'self'", "script-src 'self' 'unsafe-inline'")
+        .replace("connect-src 'self'", "connect-src 'self' ws://localhost:* http://localhost:*"),
+  }
+}
 
 /**
  * One build for everything that runs:
@@ -33,8 +49,9 @@ export default defineConfig({
   },
   renderer: {
     root: resolve('src/renderer'),
-    plugins: [react()],
+    plugins: [react(), devServerContentSecurityPolicy()],
     build: {
+      minify: true,
       rolldownOptions: { input: { index: resolve('src/renderer/index.html') } },
     },
   },

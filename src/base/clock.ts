@@ -18,12 +18,12 @@ export const systemClock: Clock = {
   setTimeout(fn, ms) {
     const handle = setTimeout(fn, ms)
     // A pending timer must never keep a headless hub or a CLI alive on its own.
-    handle.unref?.()
+    ;(handle as { unref?: () => void }).unref?.()
     return { dispose: () => clearTimeout(handle) }
   },
   setInterval(fn, ms) {
     const handle = setInterval(fn, ms)
-    handle.unref?.()
+    ;(handle as { unref?: () => void }).unref?.()
     return { dispose: () => clearInterval(handle) }
   },
 }

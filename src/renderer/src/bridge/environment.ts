@@ -1,0 +1,82 @@
+import type { CarhostBridge } from '../../../protocol/bridge.js'
+import type { RpcError } from '../../../protocol/errors.js'
+import { WebSocketBridge, type WebSocketFactory } from './websocket-bridge.js'
+
+/** The method the preload answers itself (it never reaches the hub): opens another CarHost window. */
+export const NewWindowMethod = 'app.newWindow'
+
+/** Where the page runs and how it reaches the hub. */
+export interface HostEnvironment {
+  readonly kind: 'electron' | 'browser'
+  readonly bridge: CarhostBridge
+  /** Another CarHost window (Electron) or another tab on the same hub (browser). */
+  openNewWindow(): Promise<void>
+  /** The link to the hub is gone for good. Only the browser's WebSocket can drop; a window's port lives as long as the window. */
+  onDidClose?(listener: (error: RpcError) => void): () => void
+  /** Loads the page again with its credentials, for a fresh connection after the old one dropped. */
+  reconnect?(): void
+}
+
+export type DetectResult = { ok: true; environment: HostEnvironment } | { ok: false; problem: 'missing_token' }
+
+function isBridge(value: unknown): value is CarhostBridge {
+  if (typeof value !== 'object' || value === null) return false
+  const candidate = value as Partial<Record<keyof CarhostBridge, unknown>>
+  return typeof candidate.request === 'function' && typeof candidate.onNotification === 'function'
+}
+
+/** Reads `#token=...` (the link the headless hub prints) and removes it from the visible URL and history entry. */
+export function takeTokenFromUrl(win: Window): string | undefined {
+  const hash = win.location.hash
+  if (!hash.startsWith('#')) return undefined
+  const token = new URLSearchParams(hash.slice(1)).get('token')
+  if (!token) return undefined
+  win.history.replaceState(win.history.state, '', win.location.pathname + win.location.search)
+  return token
+}
+
+/**
+ * In Electron the preload has put `window.carhost` there. Anywhere else the page
+ * was served by the headless hub and talks to it over `ws://` on the same host,
+ * authenticating with the token from the URL, which it keeps only in memory.
+ */
+export function detectEnvironment(win: Window = window, createSocket?: WebSocketFactory): DetectResult {
+  const preloaded: unknown = Reflect.get(win, 'carhost')
+  if (isBridge(preloaded)) {
+    const bridge = preloaded
+    return {
+      ok: true,
+      environment: {
+        kind: 'electron',
+        bridge,
+        openNewWindow: async () => {
+          await bridge.request(NewWindowMethod)
+        },
+      },
+    }
+  }
+  const token = takeTokenFromUrl(win)
+  if (!token) return { ok: false, problem: 'missing_token' }
+  const scheme = win.location.protocol === 'https:' ? 'wss' : 'ws'
+  const bridge = new WebSocketBridge({
+    url: `${scheme}://${win.location.host}/`,
+    token,
+    ...(createSocket && { createSocket }),
+  })
+  const pageUrl = `${win.location.origin}${win.location.pathname}${win.location.search}`
+  return {
+    ok: true,
+    environment: {
+      kind: 'browser',
+      bridge,
+      openNewWindow: async () => {
+        win.open(`${pageUrl}#token=${encodeURIComponent(token)}`, '_blank', 'noopener,noreferrer')
+      },
+      onDidClose: (listener) => bridge.onDidClose(listener),
+      reconnect: () => {
+        win.location.replace(`${pageUrl}#token=${encodeURIComponent(token)}`)
+        win.location.reload()
+      },
+    },
+  }
+}

@@ -1,0 +1,27 @@
+import './zod-config.js'
+import { StrictMode } from 'react'
+import { createRoot } from 'react-dom/client'
+import { detectEnvironment } from './bridge/environment.js'
+import { AppController } from './model/app-controller.js'
+import { App, MissingToken } from './ui/App.js'
+import './styles.css'
+
+const container = document.getElementById('root')
+if (!container) throw new Error('no #root element')
+const root = createRoot(container)
+const detected = detectEnvironment(window)
+
+if (!detected.ok) {
+  root.render(<MissingToken />)
+} else {
+  const environment = detected.environment
+  const controller = new AppController(environment.bridge, {
+    ...(environment.onDidClose && { onDidClose: environment.onDidClose }),
+  })
+  void controller.start()
+  root.render(
+    <StrictMode>
+      <App controller={controller} environment={environment} />
+    </StrictMode>,
+  )
+}

@@ -1,0 +1,74 @@
+import { useRef } from 'react'
+import type { AppController } from '../model/app-controller.js'
+import { ChatView } from './ChatView.js'
+import { ControllerContext, EnvironmentContext, useChatState, useConnection, useEnvironment, type UiEnvironment } from './controller-context.js'
+import { Sidebar } from './Sidebar.js'
+
+/**
+ * App
+ * ├─ ConnectionBanner
+ * ├─ Sidebar: conversations (New chat, New window) + AgentList
+ * └─ ChatView: messages (Markdown, ToolCallRow, ApprovalCard) + Composer
+ */
+export function App({ controller, environment }: { controller: AppController; environment: UiEnvironment }) {
+  return (
+    <ControllerContext.Provider value={controller}>
+      <EnvironmentContext.Provider value={environment}>
+        <Shell />
+      </EnvironmentContext.Provider>
+    </ControllerContext.Provider>
+  )
+}
+
+function Shell() {
+  const { conversations, activeConversationId } = useChatState()
+  const drafts = useRef(new Map<string, string>()).current
+  const active = conversations.find((c) => c.id === activeConversationId)
+  return (
+    <div className="app">
+      <ConnectionBanner />
+      <div className="app__body">
+        <Sidebar conversations={conversations} activeId={activeConversationId} />
+        {active ? <ChatView conversation={active} drafts={drafts} /> : <main className="chat chat--none" />}
+      </div>
+    </div>
+  )
+}
+
+function ConnectionBanner() {
+  const connection = useConnection()
+  const environment = useEnvironment()
+  if (connection.status === 'ready') return null
+  if (connection.status === 'connecting') {
+    return (
+      <div className="banner banner--info" role="status">
+        Connecting to the hub…
+      </div>
+    )
+  }
+  return (
+    <div className="banner banner--error" role="alert" data-testid="connection-error">
+      <span>{connection.message ?? 'Not connected to the hub.'}</span>
+      {connection.status === 'closed' && environment.reconnect && (
+        <button type="button" className="button button--small" onClick={() => environment.reconnect?.()}>
+          Reconnect
+        </button>
+      )}
+    </div>
+  )
+}
+
+/** Shown in a browser tab opened without the hub's `#token=` link. */
+export function MissingToken() {
+  return (
+    <div className="app app--centered">
+      <div className="notice" role="alert">
+        <h1>CarHost needs its access link</h1>
+        <p>
+          Open the address the hub printed when it started, the one that ends in <code>#token=…</code>. The token is
+          removed from the address bar once the page has read it, so reloading the page needs the link again.
+        </p>
+      </div>
+    </div>
+  )
+}
