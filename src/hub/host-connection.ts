@@ -1,6 +1,7 @@
 import { DisposableStore, type Disposable } from '../base/lifecycle.js'
 import { ErrorCode, RpcError, type RpcErrorObject } from '../protocol/errors.js'
 import { HostMethods, isHostMethod, type HostMethod } from '../protocol/host-api.js'
+import { approximateJsonSize } from '../protocol/json-size.js'
 import {
   RpcRequestSchema,
   describeIssues,
@@ -71,6 +72,10 @@ export class HostConnection implements HostEndpoint, Disposable {
     return this.options.clientId
   }
 
+  get isAuthenticated(): boolean {
+    return this.authenticated
+  }
+
   get isClosed(): boolean {
     return this.closed
   }
@@ -135,7 +140,8 @@ export class HostConnection implements HostEndpoint, Disposable {
       return
     }
     const hooks: Array<() => void> = []
-    const responses = await Promise.all(items.map((item) => this.handle(item, hooks)))
+    // Array.from visits the holes of a sparse array (structured clone keeps them); map would skip them.
+    const responses = await Promise.all(Array.from(items, (item) => this.handle(item, hooks)))
     const answered = responses.filter((response): response is Response => response !== null)
     if (answered.length > 0) this.respond(answered)
     for (const hook of hooks) hook()
@@ -179,11 +185,8 @@ export class HostConnection implements HostEndpoint, Disposable {
 }
 
 function responseSize(response: object): number {
-  try {
-    return JSON.stringify(response).length
-  } catch {
-    return 1024
-  }
+  const size = approximateJsonSize(response)
+  return size < 0 ? 1024 : size
 }
 
 export type { RequestId }

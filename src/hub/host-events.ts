@@ -1,6 +1,7 @@
 import type { Clock } from '../base/clock.js'
 import type { HostEvent } from '../protocol/agent-info.js'
 import { HostNotification } from '../protocol/host-api.js'
+import { approximateJsonSize } from '../protocol/json-size.js'
 import { notification } from '../protocol/jsonrpc.js'
 import type { HostConnection } from './host-connection.js'
 
@@ -29,7 +30,7 @@ export class HostEventBus {
       payload,
     }
     const frame = notification(HostNotification.hostEvent, event)
-    const size = JSON.stringify(frame).length
+    const size = approximateJsonSize(frame)
     for (const host of this.hosts.values()) if (host.subscribed) host.outbox.push(frame, size)
     return event
   }

@@ -4,6 +4,7 @@ import { AgentInboundSchema } from '../protocol/agent-api.js'
 import { KNOWN_EVENT_KINDS } from '../protocol/chat-events.js'
 import { ErrorCode, RpcError } from '../protocol/errors.js'
 import type { HubStats } from '../protocol/host-api.js'
+import { approximateJsonSize } from '../protocol/json-size.js'
 import { Limits } from '../protocol/limits.js'
 import type { AgentSpec } from '../protocol/manifest.js'
 import { AgentSupervisor, type AgentRecord } from './agent-supervisor.js'
@@ -165,7 +166,7 @@ export class Hub implements Disposable {
   stats(): HubStats & { hosts_overflowed: number } {
     return {
       sessions_active: this.router.sessions.size,
-      hosts_connected: this.hosts.size,
+      hosts_connected: this.authenticatedHosts(),
       agents_running: this.supervisor.runningCount,
       ...this.counters,
     }
@@ -208,9 +209,9 @@ export class Hub implements Disposable {
     const event = message.params
     let size = 0
     if (event.kind !== 'token') {
-      size = jsonLength(event)
       const limit = KNOWN_EVENT_KINDS.has(event.kind) ? Limits.eventMaxBytes : Limits.unknownEventMaxBytes
-      if (size < 0 || size > limit) {
+      size = approximateJsonSize(event, limit)
+      if (size < 0) {
         this.counters.events_dropped++
         this.logger.debug('dropped an oversized event from an agent', { agent: agent.id, kind: event.kind, size })
         return
@@ -239,6 +240,12 @@ export class Hub implements Disposable {
     'hub.stats': () => this.stats(),
   }
 
+  private authenticatedHosts(): number {
+    let count = 0
+    for (const host of this.hosts.values()) if (host.isAuthenticated) count++
+    return count
+  }
+
   private agent(agentId: string): AgentRecord {
     const agent = this.supervisor.get(agentId)
     if (!agent) throw new RpcError(ErrorCode.UnknownAgent, `unknown agent '${agentId}'`)
@@ -246,10 +253,3 @@ export class Hub implements Disposable {
   }
 }
 
-function jsonLength(value: unknown): number {
-  try {
-    return JSON.stringify(value).length
-  } catch {
-    return -1
-  }
-}

@@ -113,4 +113,6 @@ export const HostChatEventSchema = z.union([
   KnownAgentEventSchema.and(z.object({ agent_id: z.string() })),
   OtherEventSchema.extend({ agent_id: z.string() }),
 ])
+/** A known chat event as a host receives it; hosts ignore kinds they do not know (§5). */
 export type HostChatEvent = KnownAgentEvent & { agent_id: string }
+export type AnyHostChatEvent = z.infer<typeof HostChatEventSchema>

@@ -11,10 +11,17 @@ export const RpcErrorObjectSchema = z.object({
   data: z.unknown().optional(),
 })
 
+/**
+ * Object params pass through uncopied: the method's own schema parses them, so a
+ * `__proto__` key (which a copying record schema would silently drop) still reaches
+ * a strict params schema and is refused by name, and no message is copied twice.
+ */
+const ParamsObjectSchema = z.custom<Record<string, unknown>>(isPlainObject)
+
 export const RpcRequestSchema = z.object({
   jsonrpc: z.literal('2.0'),
   method: z.string(),
-  params: z.union([z.record(z.string(), z.unknown()), z.array(z.unknown())]).optional(),
+  params: z.union([ParamsObjectSchema, z.array(z.unknown())]).optional(),
   id: z.union([RequestIdSchema, z.null()]).optional(),
 })
 export type RpcRequest = z.infer<typeof RpcRequestSchema>
@@ -41,6 +48,13 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
+/** An object as JSON or structured clone makes them: prototype Object.prototype (or none). */
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (!isRecord(value)) return false
+  const proto: unknown = Object.getPrototypeOf(value)
+  return proto === Object.prototype || proto === null
+}
+
 export function successResponse(id: RequestId | null, result: unknown) {
   return { jsonrpc: '2.0' as const, id, result }
 }
@@ -57,7 +71,8 @@ export function notification<M extends string, P>(method: M, params: P) {
 export function readableId(message: unknown): RequestId | null {
   if (!isRecord(message)) return null
   const id = message.id
-  return typeof id === 'string' || typeof id === 'number' ? id : null
+  // NaN and ±Infinity (possible over structured clone) are not JSON-RPC ids.
+  return typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id)) ? id : null
 }
 
 /** Formats zod issues as one line that names the offending key or path. */

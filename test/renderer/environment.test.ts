@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { CarhostBridge } from '../../src/protocol/bridge.js'
+import { RpcError } from '../../src/protocol/errors.js'
 import { detectEnvironment, takeTokenFromUrl } from '../../src/renderer/src/bridge/environment.js'
 import type { WebSocketLike } from '../../src/renderer/src/bridge/websocket-bridge.js'
 
@@ -26,10 +27,21 @@ describe('detectEnvironment', () => {
     expect(result.ok).toBe(true)
     if (!result.ok) return
     expect(result.environment.kind).toBe('electron')
-    expect(result.environment.bridge).toBe(bridge)
     await result.environment.openNewWindow()
     expect(request).toHaveBeenCalledWith('app.newWindow')
     expect(sockets.urls).toHaveLength(0)
+  })
+
+  it('turns the plain error objects that cross the context bridge back into RpcErrors', async () => {
+    const bridge: CarhostBridge = {
+      request: async () => Promise.reject({ code: -32003, message: 'forbidden', data: { x: 1 } }),
+      onNotification: () => () => {},
+    }
+    const result = detectEnvironment({ carhost: bridge } as unknown as Window)
+    if (!result.ok) throw new Error('expected the Electron environment')
+    const error = await result.environment.bridge.request('agents.chat.cancel', { session_id: 's' }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(RpcError)
+    expect(error).toMatchObject({ code: -32003, message: 'forbidden', data: { x: 1 } })
   })
 
   it('in a browser tab, takes the token from the fragment, hides it, and connects to the same host', async () => {

@@ -1,5 +1,5 @@
 import type { CarhostBridge } from '../../../protocol/bridge.js'
-import type { RpcError } from '../../../protocol/errors.js'
+import { RpcError } from '../../../protocol/errors.js'
 import { WebSocketBridge, type WebSocketFactory } from './websocket-bridge.js'
 
 /** The method the preload answers itself (it never reaches the hub): opens another CarHost window. */
@@ -18,6 +18,24 @@ export interface HostEnvironment {
 }
 
 export type DetectResult = { ok: true; environment: HostEnvironment } | { ok: false; problem: 'missing_token' }
+
+/**
+ * Errors cross Electron's context bridge as plain `{code, message, data}` objects
+ * (an Error loses its own properties there); give the page real RpcErrors again.
+ */
+function withRpcErrors(bridge: CarhostBridge): CarhostBridge {
+  return {
+    request: (...args) =>
+      bridge.request(...args).catch((error: unknown) => {
+        const candidate = error as { code?: unknown; message?: unknown; data?: unknown } | null
+        if (typeof candidate?.code === 'number' && typeof candidate.message === 'string') {
+          throw new RpcError(candidate.code, candidate.message, candidate.data)
+        }
+        throw error
+      }),
+    onNotification: (listener) => bridge.onNotification(listener),
+  }
+}
 
 function isBridge(value: unknown): value is CarhostBridge {
   if (typeof value !== 'object' || value === null) return false
@@ -43,7 +61,7 @@ export function takeTokenFromUrl(win: Window): string | undefined {
 export function detectEnvironment(win: Window = window, createSocket?: WebSocketFactory): DetectResult {
   const preloaded: unknown = Reflect.get(win, 'carhost')
   if (isBridge(preloaded)) {
-    const bridge = preloaded
+    const bridge = withRpcErrors(preloaded)
     return {
       ok: true,
       environment: {
