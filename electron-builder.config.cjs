@@ -1,0 +1,45 @@
+// electron-builder configuration (`npm run dist`). CommonJS because package.json is "type": "module".
+// Only the build output and package.json are packed; electron-builder adds the production
+// dependencies (ws, zod) from node_modules itself. Icons come from build/ (node build/make-icons.mjs).
+
+/** @type {import('electron-builder').Configuration} */
+module.exports = {
+  appId: 'app.carhost.desktop',
+  productName: 'CarHost',
+  copyright: 'Copyright © CarHost',
+  directories: { output: 'dist', buildResources: 'build' },
+  files: ['out/**', 'package.json'],
+  asar: true,
+  // CarHost has no native modules; rebuilding would only fetch Electron headers.
+  npmRebuild: false,
+  extraMetadata: { main: './out/main/index.js' },
+  electronFuses: {
+    runAsNode: false,
+    enableCookieEncryption: true,
+    enableNodeOptionsEnvironmentVariable: false,
+    enableNodeCliInspectArguments: false,
+    enableEmbeddedAsarIntegrityValidation: true,
+    onlyLoadAppFromAsar: true,
+    grantFileProtocolExtraPrivileges: false,
+  },
+  linux: {
+    target: ['AppImage', 'deb'],
+    category: 'Development',
+    maintainer: 'CarHost <team@carhost.invalid>',
+    vendor: 'CarHost',
+    executableName: 'carhost-desktop',
+    synopsis: 'An in-app agent hub for desktop AI apps',
+    icon: 'build/icon.png',
+  },
+  deb: { priority: 'optional' },
+  win: { target: ['nsis'], icon: 'build/icon.ico' },
+  nsis: { oneClick: false, perMachine: false, allowToChangeInstallationDirectory: true },
+  mac: {
+    target: ['dmg'],
+    category: 'public.app-category.developer-tools',
+    icon: 'build/icon.icns',
+    hardenedRuntime: true,
+  },
+  dmg: { title: '${productName} ${version}' },
+  publish: null,
+}

@@ -1,0 +1,26 @@
+import { ManifestAgentSchema, type AgentSpec } from '../protocol/manifest.js'
+import echoModule from './echo.ts?modulePath'
+import toolboxModule from './toolbox.ts?modulePath'
+
+/**
+ * The agents every hub has. Only the built entries (the app's main process and the
+ * headless hub) import this: the `?modulePath` imports exist only in the build.
+ */
+export function builtinAgents(): AgentSpec[] {
+  return [
+    ManifestAgentSchema.parse({
+      id: 'echo',
+      name: 'Echo',
+      module: echoModule,
+      description: 'Streams your prompt back, word by word.',
+      capabilities: ['chat', 'stream'],
+    }),
+    ManifestAgentSchema.parse({
+      id: 'toolbox',
+      name: 'Toolbox',
+      module: toolboxModule,
+      description: 'Tells the time, counts words and does arithmetic (with your approval), showing its tool calls.',
+      capabilities: ['chat', 'stream', 'tools', 'approvals'],
+    }),
+  ]
+}

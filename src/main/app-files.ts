@@ -1,0 +1,81 @@
+import { readFile } from 'node:fs/promises'
+import { extname, isAbsolute, relative, resolve, sep } from 'node:path'
+import { APP_HOST, APP_SCHEME, appResponseHeaders } from './security-policy.js'
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.gif': 'image/gif',
+  '.webp': 'image/webp',
+  '.ico': 'image/x-icon',
+  '.woff': 'font/woff',
+  '.woff2': 'font/woff2',
+  '.ttf': 'font/ttf',
+  '.txt': 'text/plain; charset=utf-8',
+}
+
+export function contentTypeFor(path: string): string {
+  return CONTENT_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream'
+}
+
+/**
+ * The file under `root` that `carhost://app/<path>` names, or null when the URL is
+ * not the app's, is malformed, or would leave `root` (`..`, encoded separators,
+ * absolute paths, NUL bytes). `/` serves index.html.
+ */
+export function resolveAppFile(root: string, url: string): string | null {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    return null
+  }
+  if (parsed.protocol !== `${APP_SCHEME}:` || parsed.host !== APP_HOST) return null
+  let pathname: string
+  try {
+    pathname = decodeURIComponent(parsed.pathname)
+  } catch {
+    return null
+  }
+  if (pathname.includes('\0') || pathname.includes('\\')) return null
+  const segments = pathname.split('/').filter((segment) => segment !== '')
+  if (segments.some((segment) => segment === '..' || segment === '.')) return null
+  if (segments.length === 0) segments.push('index.html')
+  const base = resolve(root)
+  const file = resolve(base, ...segments)
+  const rel = relative(base, file)
+  if (rel === '' || rel.startsWith('..') || isAbsolute(rel) || rel.split(sep).includes('..')) return null
+  return file
+}
+
+/**
+ * Answers one `carhost://app/...` request with a file of `root` (out/renderer) and
+ * the app's security headers. Only GET and HEAD; anything outside `root` is 404.
+ */
+export async function respondWithAppFile(
+  root: string,
+  request: { method: string; url: string },
+  readFileFn: (path: string) => Promise<Uint8Array> = (path) => readFile(path),
+): Promise<Response> {
+  if (request.method !== 'GET' && request.method !== 'HEAD') {
+    return new Response(null, { status: 405, headers: { Allow: 'GET, HEAD' } })
+  }
+  const file = resolveAppFile(root, request.url)
+  if (file === null) return new Response(null, { status: 404 })
+  let body: Uint8Array
+  try {
+    body = await readFileFn(file)
+  } catch {
+    return new Response(null, { status: 404 })
+  }
+  const headers = appResponseHeaders(contentTypeFor(file))
+  return new Response(request.method === 'HEAD' ? null : new Uint8Array(body), { status: 200, headers })
+}

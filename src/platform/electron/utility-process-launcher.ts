@@ -1,0 +1,141 @@
+import { app, utilityProcess, type Details, type UtilityProcess } from 'electron'
+import { Emitter } from '../../base/event.js'
+import type { Disposable } from '../../base/lifecycle.js'
+import type { Logger } from '../../hub/logger.js'
+import { silentLogger } from '../../hub/logger.js'
+import type { AgentExit, AgentProcess, AgentProcessSpec, ProcessLauncher } from '../../hub/process-launcher.js'
+
+export interface UtilityProcessLauncherOptions {
+  logger?: Logger
+  /** Sends a signal to a pid; `process.kill` unless a test replaces it. */
+  killPid?: (pid: number, signal: NodeJS.Signals) => void
+}
+
+/** The `serviceName` an agent's utility process runs under (PROTOCOL.md §6). */
+export function agentServiceName(agentId: string): string {
+  return `agent-${agentId}`
+}
+
+/**
+ * Starts agents as Electron utility processes (PROTOCOL.md §6). Must be used after
+ * `app` is ready. `app`'s `child-process-gone` is matched to a live agent by its
+ * `serviceName` to record why it died, and to end an agent whose launch failed
+ * without an `exit` event.
+ */
+export class UtilityProcessLauncher implements ProcessLauncher, Disposable {
+  private readonly live = new Map<string, UtilityAgentProcess>()
+  private readonly logger: Logger
+  private readonly killPid: (pid: number, signal: NodeJS.Signals) => void
+  private readonly onChildGone = (_event: unknown, details: Details): void => this.childGone(details)
+
+  constructor(options: UtilityProcessLauncherOptions = {}) {
+    this.logger = options.logger ?? silentLogger
+    this.killPid = options.killPid ?? ((pid, signal) => process.kill(pid, signal))
+    app.on('child-process-gone', this.onChildGone)
+  }
+
+  launch(spec: AgentProcessSpec): AgentProcess {
+    const serviceName = agentServiceName(spec.id)
+    const child = utilityProcess.fork(spec.module, spec.args, {
+      serviceName,
+      env: { ...process.env, ...spec.env },
+      stdio: 'inherit',
+    })
+    const agent = new UtilityAgentProcess(child, this.killPid, () => {
+      if (this.live.get(serviceName) === agent) this.live.delete(serviceName)
+    })
+    this.live.set(serviceName, agent)
+    return agent
+  }
+
+  dispose(): void {
+    app.off('child-process-gone', this.onChildGone)
+    for (const agent of [...this.live.values()]) agent.kill(true)
+    this.live.clear()
+  }
+
+  private childGone(details: Details): void {
+    if (details.type !== 'Utility' || details.serviceName === undefined) return
+    const agent = this.live.get(details.serviceName)
+    if (!agent) return
+    this.logger.warn('agent process gone', {
+      service: details.serviceName,
+      reason: details.reason,
+      exit_code: details.exitCode,
+    })
+    agent.gone(details)
+  }
+}
+
+/** One agent's utility process as the hub sees it. */
+class UtilityAgentProcess implements AgentProcess {
+  private readonly spawnEmitter = new Emitter<void>()
+  private readonly messageEmitter = new Emitter<unknown>()
+  private readonly exitEmitter = new Emitter<AgentExit>()
+  readonly onDidSpawn = this.spawnEmitter.event
+  readonly onMessage = this.messageEmitter.event
+  readonly onDidExit = this.exitEmitter.event
+  private spawned = false
+  private exited = false
+  private signalSent: NodeJS.Signals | null = null
+
+  constructor(
+    private readonly child: UtilityProcess,
+    private readonly killPid: (pid: number, signal: NodeJS.Signals) => void,
+    private readonly onGone: () => void,
+  ) {
+    child.on('spawn', () => {
+      if (this.exited) return
+      this.spawned = true
+      this.spawnEmitter.fire()
+    })
+    child.on('message', (message: unknown) => {
+      if (!this.exited) this.messageEmitter.fire(message)
+    })
+    child.on('exit', (code: number) => this.finish(code))
+  }
+
+  get pid(): number | null {
+    return this.exited ? null : (this.child.pid ?? null)
+  }
+
+  postMessage(message: object): void {
+    if (this.exited) return
+    try {
+      this.child.postMessage(message)
+    } catch {
+      // the process died between its last event and this call; 'exit' follows
+    }
+  }
+
+  kill(force = false): void {
+    if (this.exited) return
+    if (force && this.child.pid !== undefined) {
+      this.signalSent = 'SIGKILL'
+      try {
+        this.killPid(this.child.pid, 'SIGKILL')
+        return
+      } catch {
+        // fall back to Electron's own kill
+      }
+    }
+    this.signalSent ??= 'SIGTERM'
+    this.child.kill()
+  }
+
+  /** `app`'s `child-process-gone` for this process. */
+  gone(details: Details): void {
+    // A process that never launched may get no 'exit'; end it here so the hub is not left waiting.
+    if (details.reason === 'launch-failed' && !this.spawned) this.finish(details.exitCode)
+  }
+
+  private finish(code: number): void {
+    if (this.exited) return
+    this.exited = true
+    this.onGone()
+    this.exitEmitter.fire({ code, signal: this.signalSent })
+    this.spawnEmitter.dispose()
+    this.messageEmitter.dispose()
+    this.exitEmitter.dispose()
+  }
+}

@@ -1,0 +1,150 @@
+import { fork, type ChildProcess, type StdioOptions } from 'node:child_process'
+import { Emitter } from '../../base/event.js'
+import type { Disposable } from '../../base/lifecycle.js'
+import type { AgentExit, AgentProcess, AgentProcessSpec, ProcessLauncher } from '../../hub/process-launcher.js'
+
+export interface ChildProcessLauncherOptions {
+  /** Node flags for agents; default none (an agent never inherits the hub's own flags). Tests pass `['--import', 'tsx']`. */
+  execArgv?: string[]
+  /** Must contain one 'ipc'. Default: no stdin, the hub's stdout and stderr. */
+  stdio?: StdioOptions
+  /** The environment agents start from; default the hub's own. */
+  baseEnv?: NodeJS.ProcessEnv
+  /** How long after its exit an agent's IPC channel may stay open (held by a grandchild) before it counts as gone. */
+  closeGraceMs?: number
+}
+
+/**
+ * Starts agents with `child_process.fork` (PROTOCOL.md §6, headless). Children
+ * still alive when the hub's process exits are killed, so none is orphaned.
+ */
+export class ChildProcessLauncher implements ProcessLauncher, Disposable {
+  private readonly children = new Set<ChildAgentProcess>()
+
+  constructor(private readonly options: ChildProcessLauncherOptions = {}) {}
+
+  /** Agent processes started by this launcher that have not exited yet. */
+  get alive(): readonly AgentProcess[] {
+    return [...this.children]
+  }
+
+  launch(spec: AgentProcessSpec): AgentProcess {
+    const child = fork(spec.module, spec.args, {
+      env: { ...(this.options.baseEnv ?? process.env), ...spec.env, CARHOST_AGENT_ID: spec.id },
+      execArgv: this.options.execArgv ?? [],
+      stdio: this.options.stdio ?? ['ignore', 'inherit', 'inherit', 'ipc'],
+      serialization: 'json',
+    })
+    const agent = new ChildAgentProcess(child, this.options.closeGraceMs ?? 2_000, () => {
+      this.children.delete(agent)
+      untrack(agent)
+    })
+    this.children.add(agent)
+    track(agent)
+    return agent
+  }
+
+  /** Kills every agent this launcher started that is still alive. */
+  dispose(): void {
+    for (const agent of [...this.children]) agent.kill(true)
+  }
+}
+
+function ignoreSendError(): void {
+  // A send racing the child's exit fails; the exit is reported through `onDidExit`.
+}
+
+class ChildAgentProcess implements AgentProcess {
+  private readonly spawnEmitter = new Emitter<void>()
+  private readonly messageEmitter = new Emitter<unknown>()
+  private readonly exitEmitter = new Emitter<AgentExit>()
+  readonly onDidSpawn = this.spawnEmitter.event
+  readonly onMessage = this.messageEmitter.event
+  readonly onDidExit = this.exitEmitter.event
+  private gone = false
+  private exit: AgentExit | null = null
+
+  constructor(
+    private readonly child: ChildProcess,
+    closeGraceMs: number,
+    private readonly onGone: () => void,
+  ) {
+    child.on('spawn', () => {
+      if (!this.gone) this.spawnEmitter.fire()
+    })
+    child.on('message', (message) => {
+      if (!this.gone) this.messageEmitter.fire(message)
+    })
+    child.on('error', () => {
+      // Only a failed spawn ends the process here; a failed kill or send leaves it running.
+      if (child.pid === undefined) this.finish({ code: null, signal: null })
+    })
+    child.once('exit', (code, signal) => {
+      this.exit = { code, signal }
+      // 'close' follows once the IPC channel has been read to its end, so no message
+      // sent before the exit is lost; a grandchild holding the channel open must not stall it.
+      if (!this.gone) {
+        const timer = setTimeout(() => {
+          if (child.connected) child.disconnect()
+          this.finish(this.exit!)
+        }, closeGraceMs)
+        timer.unref()
+        child.once('close', () => clearTimeout(timer))
+      }
+    })
+    child.once('close', (code, signal) => this.finish(this.exit ?? { code, signal }))
+  }
+
+  get pid(): number | null {
+    return this.child.pid ?? null
+  }
+
+  postMessage(message: object): void {
+    if (this.gone || this.exit !== null || !this.child.connected) return
+    this.child.send(message, ignoreSendError)
+  }
+
+  kill(force = false): void {
+    if (this.gone || this.exit !== null) return
+    this.child.kill(force ? 'SIGKILL' : 'SIGTERM')
+  }
+
+  /** For the exit hook: kill at once, synchronously. */
+  killNow(): void {
+    if (this.exit === null && this.child.pid !== undefined) this.child.kill('SIGKILL')
+  }
+
+  private finish(exit: AgentExit): void {
+    if (this.gone) return
+    this.gone = true
+    this.onGone()
+    this.exitEmitter.fire(exit)
+    this.spawnEmitter.dispose()
+    this.messageEmitter.dispose()
+    this.exitEmitter.dispose()
+  }
+}
+
+// One `exit` hook for every launcher in the process: kill what is still alive.
+const tracked = new Set<ChildAgentProcess>()
+let exitHookInstalled = false
+
+function killTracked(): void {
+  for (const agent of tracked) agent.killNow()
+}
+
+function track(agent: ChildAgentProcess): void {
+  tracked.add(agent)
+  if (!exitHookInstalled) {
+    exitHookInstalled = true
+    process.on('exit', killTracked)
+  }
+}
+
+function untrack(agent: ChildAgentProcess): void {
+  tracked.delete(agent)
+  if (tracked.size === 0 && exitHookInstalled) {
+    exitHookInstalled = false
+    process.off('exit', killTracked)
+  }
+}

@@ -1,0 +1,20 @@
+import type { FlowAckMethod } from '../protocol/host-api.js'
+
+/**
+ * Names shared by the main process and the preload. Kept free of imports that
+ * carry code, so the sandboxed preload bundle stays small (no zod).
+ */
+export const IpcChannel = {
+  /** main → preload: `webContents.postMessage(port, null, [port2])`, the window's end of its hub link. */
+  port: 'carhost:port',
+  /** preload → main, `ipcRenderer.invoke`: the page asked for `app.newWindow`. */
+  newWindow: 'carhost:new-window',
+} as const
+
+/** Requests the preload answers itself instead of forwarding them to the hub. */
+export const PreloadMethod = {
+  newWindow: 'app.newWindow',
+} as const
+
+/** Same value as the protocol's `FlowAckMethod`; the type ties the two together. */
+export const ACK_METHOD: typeof FlowAckMethod = 'host.ack'

@@ -1,0 +1,221 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import {
+  CARHOST_JS,
+  builtOutputExists,
+  cleanEnv,
+  startHub,
+  startProcess,
+  type RunningHub,
+  type TestProcess,
+} from './support/headless-process.js'
+import { WsTestClient } from './support/ws-test-client.js'
+
+let root: string
+let dataDir: string
+let running: RunningHub
+const cliProcesses: TestProcess[] = []
+
+/**
+ * A manifest agent that streams a first token, then waits at an approval before it
+ * sends the rest: the test decides when the turn may go on, so it can observe
+ * what the CLI printed meanwhile without any timing.
+ */
+const GATE_AGENT = `
+const send = (message) => process.send(message)
+const event = (session_id, fields) => send({ jsonrpc: '2.0', method: 'agent.chat.event', params: { session_id, ...fields } })
+const waiting = new Set()
+process.on('message', (m) => {
+  if (m.method === 'agent.chat') {
+    const sid = m.params.session_id
+    send({ jsonrpc: '2.0', id: m.id, result: { accepted: true, session_id: sid } })
+    event(sid, { kind: 'token', delta: 'before the gate, ' })
+    waiting.add(sid)
+    event(sid, { kind: 'approval_pending', approval_id: 'gate-1', tool: 'open_gate', params: { gate: 1 } })
+  } else if (m.method === 'agent.chat.approve') {
+    const sid = m.params.session_id
+    send({ jsonrpc: '2.0', id: m.id, result: { resolved: waiting.delete(sid) } })
+    event(sid, { kind: 'approval_resolved', approval_id: 'gate-1', resolution: m.params.decision ? 'approve' : 'deny' })
+    event(sid, { kind: 'token', delta: m.params.decision ? 'after the gate' : 'gate stays shut' })
+    event(sid, { kind: 'done', finish_reason: 'stop' })
+  } else if (m.method === 'agent.chat.cancel') {
+    if (waiting.delete(m.params.session_id)) event(m.params.session_id, { kind: 'done', finish_reason: 'cancelled' })
+  }
+})
+process.on('disconnect', () => process.exit(0))
+`
+
+function carhost(args: string[], env: NodeJS.ProcessEnv = cleanEnv()): TestProcess {
+  const proc = startProcess(CARHOST_JS, args, env)
+  cliProcesses.push(proc)
+  return proc
+}
+
+async function run(args: string[], env?: NodeJS.ProcessEnv, stdin?: string) {
+  const proc = carhost(args, env)
+  proc.child.stdin!.end(stdin ?? '')
+  const exit = await proc.exited
+  return { code: exit.code, stdout: proc.stdout, stderr: proc.stderr }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((done) => {
+    const server = createServer()
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => done(port))
+    })
+  })
+}
+
+describe.skipIf(!builtOutputExists())('carhost CLI (bin/carhost.js) against a headless hub', () => {
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'carhost-cli-'))
+    dataDir = join(root, 'data')
+    mkdirSync(join(root, 'agents'))
+    writeFileSync(join(root, 'agents', 'gate.cjs'), GATE_AGENT)
+    const manifest = join(root, 'manifest.json')
+    writeFileSync(manifest, JSON.stringify({ agents: [{ id: 'gate', name: 'Gate', module: 'agents/gate.cjs' }] }))
+    running = await startHub(['--port', '0', '--data-dir', dataDir, '--agents', manifest])
+  })
+
+  afterEach(async () => {
+    for (const proc of cliProcesses.splice(0)) {
+      proc.kill('SIGKILL')
+      await proc.exited
+    }
+  })
+
+  afterAll(async () => {
+    running?.process.kill('SIGTERM')
+    await running?.process.exited
+    rmSync(root, { recursive: true, force: true })
+  })
+
+  it('agents: a table of the hub\'s agents, found through the data dir', async () => {
+    const { code, stdout } = await run(['--data-dir', dataDir, 'agents'])
+    expect(code).toBe(0)
+    const lines = stdout.trimEnd().split('\n')
+    expect(lines[0]).toMatch(/^ID\s+NAME\s+STATUS\s+PID/)
+    expect(lines.slice(1).map((line) => line.split(/\s+/).slice(0, 3))).toEqual([
+      ['echo', 'Echo', 'running'],
+      ['toolbox', 'Toolbox', 'running'],
+      ['gate', 'Gate', 'running'],
+    ])
+  })
+
+  it('agents --json, with the hub given by $CARHOST_URL and $CARHOST_TOKEN', async () => {
+    const empty = join(root, 'empty')
+    const { code, stdout } = await run(
+      ['--data-dir', empty, 'agents', '--json'],
+      cleanEnv({ CARHOST_URL: running.url, CARHOST_TOKEN: running.token }),
+    )
+    expect(code).toBe(0)
+    expect((JSON.parse(stdout) as Array<{ id: string }>).map((a) => a.id)).toEqual(['echo', 'toolbox', 'gate'])
+  })
+
+  it('chat echo "hello world": prints the streamed text', async () => {
+    const { code, stdout } = await run(['--data-dir', dataDir, 'chat', 'echo', 'hello world'])
+    expect(code).toBe(0)
+    expect(stdout).toBe('hello world\n')
+  })
+
+  it('chat streams tokens to stdout as they arrive, before the answer is complete', async () => {
+    const proc = carhost(['--url', running.url, '--token', running.token, 'chat', 'gate', 'go'])
+    // The agent holds the rest of its answer until the approval is answered.
+    await proc.waitFor(/allow open_gate \{"gate":1\}\? \[y\/N\]/, 'stderr')
+    await proc.waitFor(/before the gate, /)
+    expect(proc.stdout).toBe('before the gate, ')
+    proc.child.stdin!.end('yes\n')
+    const exit = await proc.exited
+    expect(exit.code).toBe(0)
+    expect(proc.stdout).toBe('before the gate, after the gate\n')
+  })
+
+  it('chat toolbox "calculate 2+3": the approval is asked and answered on stdin', async () => {
+    const proc = carhost(['--data-dir', dataDir, 'chat', 'toolbox', 'calculate 2+3'])
+    await proc.waitFor(/allow calculate.*\[y\/N\]/, 'stderr')
+    expect(proc.stdout).toBe('')
+    proc.child.stdin!.end('y\n')
+    const exit = await proc.exited
+    expect(exit.code).toBe(0)
+    expect(proc.stdout).toBe('2+3 = 5\n')
+    expect(proc.stderr).toContain('calculate')
+    expect(proc.stderr).toMatch(/approve/)
+  })
+
+  it('chat toolbox: "n" on stdin denies the tool; --yes approves without asking', async () => {
+    const denied = await run(['--data-dir', dataDir, 'chat', 'toolbox', 'calculate 6*7'], undefined, 'n\n')
+    expect(denied.code).toBe(0)
+    expect(denied.stdout).toContain('denied')
+    expect(denied.stdout).not.toContain('42')
+
+    const approved = await run(['--data-dir', dataDir, '--yes', 'chat', 'toolbox', 'calculate 6*7'])
+    expect(approved.code).toBe(0)
+    expect(approved.stdout).toBe('6*7 = 42\n')
+  })
+
+  it('Ctrl-C during a chat cancels the turn and exits 130', async () => {
+    const proc = carhost(['--data-dir', dataDir, 'chat', 'gate', 'go'])
+    await proc.waitFor(/allow open_gate/, 'stderr')
+    proc.kill('SIGINT')
+    const exit = await proc.exited
+    expect(exit.code).toBe(130)
+    expect(proc.stderr).toContain('cancelling')
+    expect(proc.stdout).not.toContain('after the gate')
+  })
+
+  it('chat with an unknown agent: exit 1', async () => {
+    const { code, stderr } = await run(['--data-dir', dataDir, 'chat', 'nobody', 'hi'])
+    expect(code).toBe(1)
+    expect(stderr).toContain('nobody')
+  })
+
+  it('watch: prints a status change caused by another client', async () => {
+    const watch = carhost(['--data-dir', dataDir, 'watch'])
+    await watch.waitFor(/watching/, 'stderr')
+    const other = await WsTestClient.authed(running.url, running.token)
+    try {
+      const restarted = await other.call('agents.restart', { agent_id: 'toolbox' })
+      expect(restarted).toMatchObject({ result: { id: 'toolbox', status: 'running' } })
+    } finally {
+      other.socket.terminate()
+    }
+    await watch.waitFor(/agent\.status_changed toolbox .*running/)
+    expect(watch.stdout).toMatch(/^\d{4}-\d\d-\d\dT[^ ]+ agent\.status_changed toolbox /m)
+    watch.kill('SIGINT')
+    expect((await watch.exited).code).toBe(0)
+  })
+
+  it('bad usage: exit 2', async () => {
+    for (const args of [[], ['frobnicate'], ['chat', 'echo'], ['--bogus', 'agents'], ['agents', '--yes'], ['chat', 'echo', 'x', '--yes', '--no']]) {
+      const { code, stderr } = await run(['--data-dir', dataDir, ...args])
+      expect(code, args.join(' ')).toBe(2)
+      expect(stderr, args.join(' ')).toMatch(/^carhost: /)
+    }
+  })
+
+  it('--help: usage on stdout, exit 0', async () => {
+    const { code, stdout } = await run(['--help'])
+    expect(code).toBe(0)
+    expect(stdout).toContain('Usage: carhost')
+  })
+
+  it('unreachable hub, wrong token, or no hub at all: exit 3', async () => {
+    const port = await freePort()
+    const refused = await run(['--url', `ws://127.0.0.1:${port}`, '--token', 'x', 'agents'])
+    expect(refused.code).toBe(3)
+    expect(refused.stderr).toContain('cannot connect')
+
+    const wrongToken = await run(['--url', running.url, '--token', 'not-the-token', 'agents'])
+    expect(wrongToken.code).toBe(3)
+    expect(wrongToken.stderr).toContain('token')
+
+    const nothing = await run(['--data-dir', join(root, 'nowhere'), 'agents'])
+    expect(nothing.code).toBe(3)
+    expect(nothing.stderr).toContain('no hub found')
+  })
+})

@@ -1,0 +1,62 @@
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync, existsSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { chooseHostToken, readToken, resolveHostToken } from '../../src/platform/node/host-token.js'
+import { endpointFile, readEndpoint, removeEndpoint, writeEndpoint } from '../../src/platform/node/hub-endpoint.js'
+
+let root: string
+let n = 0
+const fresh = () => join(root, `d${n++}`, 'CarHost')
+
+beforeAll(() => {
+  root = mkdtempSync(join(tmpdir(), 'carhost-token-'))
+})
+afterAll(() => rmSync(root, { recursive: true, force: true }))
+
+describe('host token (§2)', () => {
+  it('--token wins over $CARHOST_TOKEN, which wins over a generated one; neither writes a file', async () => {
+    const dataDir = fresh()
+    expect(await resolveHostToken({ flag: 'f', env: { CARHOST_TOKEN: 'e' }, dataDir })).toEqual({ token: 'f', source: 'flag' })
+    expect(await resolveHostToken({ env: { CARHOST_TOKEN: 'e' }, dataDir })).toEqual({ token: 'e', source: 'env' })
+    expect(existsSync(dataDir)).toBe(false)
+  })
+
+  it('generates 32 random bytes as base64url, writes them 0600 in a 0700 folder, and readToken finds them', async () => {
+    const dataDir = fresh()
+    const token = await resolveHostToken({ env: {}, dataDir })
+    expect(token.source).toBe('file')
+    expect(Buffer.from(token.token, 'base64url')).toHaveLength(32)
+    expect(token.token).toMatch(/^[A-Za-z0-9_-]{43}$/)
+    expect(statSync(token.file!).mode & 0o777).toBe(0o600)
+    expect(statSync(dataDir).mode & 0o777).toBe(0o700)
+    expect(await readToken(dataDir)).toBe(token.token)
+    expect(chooseHostToken({ env: {} }).token).not.toBe(token.token)
+  })
+
+  it('replaces a token file with loose permissions by a 0600 one', async () => {
+    const dataDir = fresh()
+    mkdirSync(dataDir, { recursive: true })
+    writeFileSync(join(dataDir, 'hub-token'), 'old\n', { mode: 0o644 })
+    const token = await resolveHostToken({ env: {}, dataDir })
+    expect(readFileSync(join(dataDir, 'hub-token'), 'utf8')).toBe(token.token + '\n')
+    expect(statSync(join(dataDir, 'hub-token')).mode & 0o777).toBe(0o600)
+  })
+
+  it('readToken: undefined when there is no file', async () => {
+    expect(await readToken(fresh())).toBeUndefined()
+  })
+})
+
+describe('hub-endpoint.json', () => {
+  it('is written, read back, and removed only by the process that wrote it', async () => {
+    const dataDir = fresh()
+    await writeEndpoint(dataDir, { url: 'ws://127.0.0.1:1234', pid: 4242 })
+    expect(statSync(endpointFile(dataDir)).mode & 0o777).toBe(0o600)
+    expect(await readEndpoint(dataDir)).toEqual({ url: 'ws://127.0.0.1:1234', pid: 4242 })
+    await removeEndpoint(dataDir, 1)
+    expect(await readEndpoint(dataDir)).toBeDefined()
+    await removeEndpoint(dataDir, 4242)
+    expect(await readEndpoint(dataDir)).toBeUndefined()
+  })
+})
