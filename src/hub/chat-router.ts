@@ -1,7 +1,8 @@
 import type { Clock } from '../base/clock.js'
 import { AgentChatResultSchema, AgentApproveResultSchema, AgentMethod } from '../protocol/agent-api.js'
-import { HubErrorCode, type AgentChatEvent } from '../protocol/chat-events.js'
+import { HubErrorCode, isTerminalKind, type AgentChatEvent } from '../protocol/chat-events.js'
 import { ErrorCode, RpcError } from '../protocol/errors.js'
+import { RequestTimeoutError } from '../protocol/rpc-peer.js'
 import { HostNotification, type ChatParams } from '../protocol/host-api.js'
 import { agentUnavailable, type AgentRecord, type AgentSupervisor } from './agent-supervisor.js'
 import type { HostOutbox } from './host-outbox.js'
@@ -110,6 +111,8 @@ export class ChatRouter {
     if (!session) return { cancelled: false }
     this.assertOwner(host, session)
     if (session.cancelRequested) return { cancelled: false }
+    // Its end (the agent's, or the hub's) is already held for release: the session is over.
+    if (session.held?.some(({ message }) => isTerminalKind(message.params.kind))) return { cancelled: false }
     this.options.supervisor.get(session.agentId)?.peer?.notify(AgentMethod.cancel, { session_id: sessionId })
     if (session.held !== null) {
       // Not yet acknowledged (or its result not yet sent): end it right after the result.
@@ -137,7 +140,7 @@ export class ChatRouter {
     try {
       answer = await peer.request(AgentMethod.approve, params, { timeoutMs: this.options.ackTimeoutMs })
     } catch (error) {
-      if (error instanceof RpcError && error.code === ErrorCode.AckTimeout) {
+      if (error instanceof RequestTimeoutError) {
         throw new RpcError(ErrorCode.AckTimeout, `agent '${agent.id}' did not answer the approval in time`)
       }
       return unresolved
@@ -158,7 +161,8 @@ export class ChatRouter {
     }
     session.lastActivityMs = this.options.clock.now()
     if (session.held !== null) {
-      if (session.held.length >= MAX_HELD_EVENTS) {
+      // After a cancel the agent has been told to stop: what it still sends is late, as for an accepted session.
+      if (session.cancelRequested || session.held.length >= MAX_HELD_EVENTS) {
         this.options.counters.events_dropped++
         return
       }
@@ -272,7 +276,8 @@ export class ChatRouter {
   /** Ends a session from the hub's side: now, or right after its held events if its result is not out yet. */
   private end(session: Session, terminal: HubTerminal): void {
     if (session.held !== null) {
-      session.held.push({ message: this.hubEvent(session, terminal), size: 256 })
+      // A cancel already promised this session its terminal event (at release).
+      if (!session.cancelRequested) session.held.push({ message: this.hubEvent(session, terminal), size: 256 })
       return
     }
     if (!this.sessions.delete(session)) return
@@ -300,7 +305,7 @@ export class ChatRouter {
   }
 
   private refusal(agent: AgentRecord, sessionId: string, error: unknown, wasInMap: boolean): RpcError {
-    if (error instanceof RpcError && error.code === ErrorCode.AckTimeout) {
+    if (error instanceof RequestTimeoutError) {
       agent.peer?.notify(AgentMethod.cancel, { session_id: sessionId })
       return new RpcError(ErrorCode.AckTimeout, `agent '${agent.id}' did not acknowledge within ${this.options.ackTimeoutMs} ms`)
     }

@@ -48,11 +48,13 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
-/** An object as JSON or structured clone makes them: prototype Object.prototype (or none). */
+/** A plain object (from any realm, or without prototype): what `z.record()` accepts, checked the same way. */
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (!isRecord(value)) return false
-  const proto: unknown = Object.getPrototypeOf(value)
-  return proto === Object.prototype || proto === null
+  const ctor: unknown = value.constructor
+  if (ctor === undefined || typeof ctor !== 'function') return true
+  const proto: unknown = (ctor as { prototype?: unknown }).prototype
+  return isRecord(proto) && Object.prototype.hasOwnProperty.call(proto, 'isPrototypeOf')
 }
 
 export function successResponse(id: RequestId | null, result: unknown) {

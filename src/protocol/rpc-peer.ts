@@ -21,6 +21,17 @@ export interface RpcPeerOptions {
   handleNotification?(method: string, params: unknown): void
 }
 
+/**
+ * This side gave up waiting for an answer (-32004). A distinct class, so an error
+ * the other side sent with the same code is never mistaken for a timeout.
+ */
+export class RequestTimeoutError extends RpcError {
+  constructor(message: string) {
+    super(ErrorCode.AckTimeout, message)
+    this.name = 'RequestTimeoutError'
+  }
+}
+
 interface Pending {
   resolve(value: unknown): void
   reject(error: unknown): void
@@ -55,7 +66,7 @@ export class RpcPeer implements Disposable {
         timeoutMs > 0
           ? this.clock.setTimeout(() => {
               if (this.pending.delete(id)) {
-                reject(new RpcError(ErrorCode.AckTimeout, `no answer to '${method}' within ${timeoutMs} ms`))
+                reject(new RequestTimeoutError(`no answer to '${method}' within ${timeoutMs} ms`))
               }
             }, timeoutMs)
           : undefined

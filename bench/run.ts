@@ -1,0 +1,175 @@
+/**
+ * `npm run bench`: every scenario, one table, one JSON file under bench/results/.
+ *
+ *   node --expose-gc --import tsx bench/run.ts [--runs 5] [--only throughput,latency,isolation,scale,startup]
+ *   node --expose-gc --import tsx bench/run.ts --profile in-process|websocket[:4x8]   (CPU profile of the hub process)
+ *
+ * Every figure is the median of `--runs` runs after a warm-up; the raw baseline is
+ * measured in the same iterations as the paths it is compared with.
+ */
+import { mkdir, writeFile } from 'node:fs/promises'
+import { loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { machineInfo, repoRoot } from './lib/env.js'
+import { HubRig } from './lib/hub-rig.js'
+import { profile } from './lib/profile.js'
+import { fmt } from './lib/stats.js'
+import { isolationConfig, runIsolation, type IsolationResult } from './scenarios/isolation.js'
+import { latencyConfig, runLatency, type LatencyResult } from './scenarios/latency.js'
+import { runScale, scaleConfig, type ScaleResult } from './scenarios/scale.js'
+import { runStartup, type StartupResult } from './scenarios/startup.js'
+import { runThroughput, shapes, type ThroughputResult } from './scenarios/throughput.js'
+
+const SCENARIOS = ['throughput', 'latency', 'isolation', 'scale', 'startup'] as const
+type Scenario = (typeof SCENARIOS)[number]
+
+const { values } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '5' },
+    only: { type: 'string' },
+    profile: { type: 'string' },
+  },
+})
+const runs = Math.max(1, Number(values.runs))
+const only = new Set<Scenario>(values.only ? (values.only.split(',') as Scenario[]) : SCENARIOS)
+const resultsDir = join(repoRoot, 'bench/results')
+const log = (line: string) => process.stderr.write(`${line}\n`)
+
+interface Results {
+  startedAt: string
+  machine: ReturnType<typeof machineInfo> & { loadavgAtEnd?: number[] }
+  runs: number
+  durationSec?: number
+  throughput?: ThroughputResult[]
+  latency?: LatencyResult
+  isolation?: IsolationResult[]
+  scale?: ScaleResult
+  startup?: StartupResult
+}
+
+async function main(): Promise<void> {
+  await mkdir(resultsDir, { recursive: true })
+  if (values.profile) return profileHub(values.profile)
+  const t0 = performance.now()
+  const results: Results = { startedAt: new Date().toISOString(), machine: machineInfo(), runs }
+  log(`CarHost bench: ${runs} runs per figure, ${results.machine.cpus} CPUs, load ${results.machine.loadavgAtStart.join(' ')}`)
+  if (only.has('throughput')) {
+    results.throughput = []
+    for (const shape of shapes) results.throughput.push(await runThroughput(shape, runs, log))
+  }
+  if (only.has('latency')) results.latency = await runLatency(latencyConfig, runs, log)
+  if (only.has('isolation')) {
+    results.isolation = [
+      await runIsolation('in-process', isolationConfig, runs, log),
+      await runIsolation('websocket', isolationConfig, runs, log),
+    ]
+  }
+  if (only.has('scale')) results.scale = await runScale(scaleConfig, runs, log)
+  if (only.has('startup')) results.startup = await runStartup(runs, log)
+  results.machine.loadavgAtEnd = loadavg().map((n) => Math.round(n * 100) / 100)
+  results.durationSec = Math.round((performance.now() - t0) / 1000)
+
+  const table = render(results)
+  process.stdout.write(table)
+  const stamp = results.startedAt.replace(/[:.]/g, '-')
+  const file = join(resultsDir, `bench-${stamp}.json`)
+  await writeFile(file, JSON.stringify(results, null, 2))
+  await writeFile(join(resultsDir, 'latest.json'), JSON.stringify(results, null, 2))
+  log(`\nresults: ${file} (${results.durationSec} s)`)
+}
+
+function render(r: Results): string {
+  const lines: string[] = []
+  const row = (...cells: string[]) => lines.push(`| ${cells.join(' | ')} |`)
+  const head = (...cells: string[]) => {
+    lines.push('')
+    row(...cells)
+    row(...cells.map(() => '---'))
+  }
+  lines.push(
+    `CarHost bench — ${r.startedAt}, node ${r.machine.node}, ${r.machine.cpus}× ${r.machine.cpuModel}, ` +
+      `load ${r.machine.loadavgAtStart.join('/')} → ${r.machine.loadavgAtEnd?.join('/')}, median of ${r.runs} runs`,
+  )
+  if (r.throughput) {
+    head('throughput', 'path', 'msgs/s', 'text B/s', 'merged', 'msgs ÷ raw', 'text ÷ raw')
+    for (const t of r.throughput) {
+      for (const [path, f] of Object.entries(t.paths)) {
+        row(t.shape.name, path, fmt(f.messagesPerSec), fmt(f.textBytesPerSec), fmt(f.merged), fmt(f.messagesRatio, 2), fmt(f.textBytesRatio, 2))
+      }
+    }
+  }
+  if (r.latency) {
+    const c = r.latency.config
+    head(`latency @ ${fmt(c.rate)}/s, ${c.sessions} sessions`, 'path', 'p50 ms', 'p99 ms', 'max ms', 'achieved/s', 'samples')
+    for (const [path, f] of Object.entries(r.latency.paths)) {
+      row('emit → receive', path, fmt(f.p50, 3), fmt(f.p99, 3), fmt(f.max, 2), fmt(f.achievedRate), fmt(f.samples))
+    }
+  }
+  if (r.isolation) {
+    head('isolation', 'healthy host', 'msgs/s', '÷ alone', 'p99 ms', '÷ alone', 'peak RSS +MiB', 'flood text intact', 'merged')
+    for (const i of r.isolation) {
+      for (const [variant, f] of Object.entries(i.variants)) {
+        row(
+          i.transport,
+          variant,
+          fmt(f.healthyMessagesPerSec),
+          fmt(f.throughputVsAlone, 2),
+          fmt(f.healthyP99, 3),
+          fmt(f.p99VsAlone, 2),
+          fmt(f.peakRssGrowthMiB, 1),
+          variant === 'alone' ? '—' : `${f.floodTextIntact ? 'yes' : 'NO'} (${fmt(f.floodTextBytes / 2 ** 20, 2)} MiB)`,
+          fmt(f.merged),
+        )
+      }
+    }
+  }
+  if (r.scale) {
+    const f = r.scale.figures
+    head(`scale: ${fmt(r.scale.config.sessions)} sessions (in-process)`, 'figure')
+    row('create (agents.chat → ack → result)', `${fmt(f.createMicrosPerSession, 2)} µs/session`)
+    row('route one token', `${fmt(f.routeMicrosPerEvent, 2)} µs/event`)
+    row('end (done)', `${fmt(f.endMicrosPerSession, 2)} µs/session`)
+    row('sweeper pass', `${fmt(f.sweepMsPerPass, 2)} ms (${fmt(f.sweepNanosPerSession, 1)} ns/session)`)
+    row('memory', `${fmt(f.heapBytesPerSession)} B heap/session; RSS ${fmt(f.rssMiBWithAllOpen)} MiB with all open`)
+  }
+  if (r.startup) {
+    head('startup', 'ready ms (median)', 'min', 'max', 'agents running at ready')
+    row('headless hub', fmt(r.startup.readyMs), fmt(r.startup.minMs), fmt(r.startup.maxMs), r.startup.agentsRunning.join(','))
+  }
+  return `${lines.join('\n')}\n`
+}
+
+/** One large flood through the hub, profiled in the hub process: `in-process` or `websocket`, optionally `:AGENTSxHOSTS`. */
+async function profileHub(arg: string): Promise<void> {
+  const [path, shape = '1x1'] = arg.split(':')
+  const [agents, hosts] = shape.split('x').map(Number) as [number, number]
+  if ((path !== 'in-process' && path !== 'websocket') || !(agents >= 1) || !(hosts >= 1)) {
+    throw new Error('--profile in-process|websocket[:AGENTSxHOSTS]')
+  }
+  const rig = await HubRig.start(agents)
+  const group = path === 'in-process' ? rig.inProcessHosts(hosts) : await rig.webSocketHosts(hosts)
+  const total = 300_000
+  const plans = (tag: string, count: number) =>
+    Array.from({ length: hosts }, (_, h) => ({ host: h, agent: h % agents, sessionId: `${tag}-${h}`, spec: { mode: 'flood' as const, count, delta: 'hello ' } }))
+  await group.run(plans('warm', Math.ceil(50_000 / hosts)))
+  const file = join(tmpdir(), `carhost-hub-${path}-${shape}-${process.pid}.cpuprofile`)
+  let elapsed = 0
+  const { top, areas } = await profile(async () => {
+    const { outcomes } = await group.run(plans('profiled', Math.ceil(total / hosts)))
+    elapsed = Math.max(...outcomes.map((o) => o.endMs)) - Math.min(...outcomes.map((o) => o.startMs))
+  }, file)
+  await group.close()
+  await rig.stop()
+  process.stdout.write(`hub process, ${path}, ${agents} agents → ${hosts} hosts, ${fmt(total)} tokens in ${fmt(elapsed)} ms (${fmt((total / elapsed) * 1000)}/s)\n`)
+  process.stdout.write('| self ms | % | function | where |\n| --- | --- | --- | --- |\n')
+  for (const t of top) process.stdout.write(`| ${fmt(t.selfMs, 1)} | ${fmt(t.percent, 1)} | ${t.fn} | ${t.where} |\n`)
+  process.stdout.write('\n| % self | area |\n| --- | --- |\n')
+  for (const a of areas.slice(0, 20)) process.stdout.write(`| ${fmt(a.percent, 1)} | ${a.area} |\n`)
+  process.stdout.write(`profile: ${file}\n`)
+}
+
+main().catch((error: unknown) => {
+  log(error instanceof Error ? (error.stack ?? error.message) : String(error))
+  process.exit(1)
+})
