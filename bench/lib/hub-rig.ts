@@ -127,13 +127,14 @@ export class HubRig {
     }
   }
 
-  async webSocketHosts(count: number, options: { highWaterBytes?: number } = {}): Promise<HostGroup> {
+  async webSocketHosts(count: number, options: { highWaterBytes?: number; mergeWithinTick?: boolean } = {}): Promise<HostGroup> {
     const server = await HubServer.listen({
       hub: this.hub,
       token: this.token,
       port: 0,
       staticRoot: null,
       ...(options.highWaterBytes === undefined ? {} : { highWaterBytes: options.highWaterBytes }),
+      ...(options.mergeWithinTick === undefined ? {} : { mergeWithinTick: options.mergeWithinTick }),
     })
     this.servers.push(server)
     const driver = new WsDriver(fork(wsClientPath, [], { execArgv: agentExecArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }))

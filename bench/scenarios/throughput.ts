@@ -65,7 +65,7 @@ export async function runThroughput(shape: ThroughputShape, runs: number, log: (
     'in-process': rig.inProcessHosts(shape.hosts),
     'in-process (keeps up)': rig.inProcessHosts(shape.hosts, { highWaterBytes: NO_LAG }),
     websocket: await rig.webSocketHosts(shape.hosts),
-    'websocket (keeps up)': await rig.webSocketHosts(shape.hosts, { highWaterBytes: NO_LAG }),
+    'websocket (keeps up)': await rig.webSocketHosts(shape.hosts, { highWaterBytes: NO_LAG, mergeWithinTick: false }),
   }
   const names: PathName[] = ['raw', 'in-process', 'in-process (keeps up)', 'websocket', 'websocket (keeps up)']
   const samples = new Map<PathName, Sample[]>(names.map((name) => [name, []]))

@@ -28,6 +28,8 @@ export interface HubServerOptions {
   maxPayloadBytes?: number
   /** Per-socket write buffer at which the hub starts queueing (and merging) for that host. */
   highWaterBytes?: number
+  /** Merge the consecutive tokens of one tick into one frame (see WebSocketHostTransportOptions); default true. */
+  mergeWithinTick?: boolean
   /** How long `close()` lets a socket finish its closing handshake; default 2 s. */
   closeTimeoutMs?: number
 }
@@ -163,10 +165,10 @@ export class HubServer implements Disposable {
         return
       }
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws))
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, socket))
   }
 
-  private onConnection(ws: WebSocket): void {
+  private onConnection(ws: WebSocket, rawSocket: Duplex): void {
     if (this.closing) {
       ws.close(CloseCode.GoingAway, 'hub server closing')
       return
@@ -175,6 +177,8 @@ export class HubServer implements Disposable {
     let authenticated = false
     const transport = new WebSocketHostTransport(ws, {
       isAuthenticated: () => authenticated,
+      rawSocket,
+      ...(this.options.mergeWithinTick === undefined ? {} : { mergeWithinTick: this.options.mergeWithinTick }),
       ...(this.options.highWaterBytes === undefined ? {} : { highWaterBytes: this.options.highWaterBytes }),
     })
     const authTimer = setTimeout(() => {

@@ -17,6 +17,20 @@ export interface WebSocketHostTransportOptions {
   isAuthenticated?: () => boolean
   /** Unread bytes past which a malformed frame ends the connection instead of being answered; default 16 MiB. */
   refusalBufferLimit?: number
+  /** The connection's raw socket. When given, the frames of one tick are corked into one write. */
+  rawSocket?: CorkableSocket
+  /**
+   * With `rawSocket`: after the first frame of a tick, report busy until
+   * `setImmediate`, so the hub's outbox merges that tick's consecutive tokens of a
+   * session (PROTOCOL.md §8) rather than paying a frame per token. Default true.
+   */
+  mergeWithinTick?: boolean
+}
+
+/** The part of a `net.Socket` used to batch writes. */
+export interface CorkableSocket {
+  cork(): void
+  uncork(): void
 }
 
 /** WebSocket close codes (RFC 6455 §7.4.1). */
@@ -42,6 +56,10 @@ export class WebSocketHostTransport implements HostTransport, Disposable {
   private readonly lowWaterBytes: number
   private blocked = false
   private disconnected = false
+  private corked = false
+  /** Between a tick's first frame and `setImmediate`: the rest of the tick is queued (and merged) by the hub. */
+  private holding = false
+  private releasing = false
   readonly onMessage = this.messages.event
   readonly onDidDrain = this.drains.event
   readonly onDidDisconnect = this.disconnects.event
@@ -59,7 +77,7 @@ export class WebSocketHostTransport implements HostTransport, Disposable {
   }
 
   get writable(): boolean {
-    return !this.blocked && !this.disconnected
+    return !this.blocked && !this.holding && !this.disconnected
   }
 
   get bufferedBytes(): number {
@@ -73,8 +91,39 @@ export class WebSocketHostTransport implements HostTransport, Disposable {
   /** Serializes once; the bytes go to the socket as one text frame. */
   send(message: object, _size?: number): void {
     if (this.disconnected || this.socket.readyState !== OPEN) return
-    this.socket.send(Buffer.from(JSON.stringify(message)), { binary: false }, this.afterWrite)
+    const raw = this.options.rawSocket
+    if (raw) this.batchThisTick(raw)
+    this.socket.send(JSON.stringify(message), { binary: false }, this.afterWrite)
     if (!this.blocked && this.socket.bufferedAmount >= this.highWaterBytes) this.blocked = true
+  }
+
+  private batchThisTick(raw: CorkableSocket): void {
+    if (!this.corked) {
+      this.corked = true
+      raw.cork()
+      process.nextTick(this.uncork)
+    }
+    if (!this.holding && !this.releasing && this.options.mergeWithinTick !== false) {
+      this.holding = true
+      setImmediate(this.release)
+    }
+  }
+
+  private readonly uncork = (): void => {
+    this.corked = false
+    this.options.rawSocket?.uncork()
+  }
+
+  /** Lets the hub flush what it queued during the tick, in one corked batch. */
+  private readonly release = (): void => {
+    this.holding = false
+    if (this.disconnected || this.blocked) return // a drain follows from afterWrite
+    this.releasing = true
+    try {
+      this.drains.fire()
+    } finally {
+      this.releasing = false
+    }
   }
 
   /** Sends what is queued, then the close frame; the hub side is gone at once. */
