@@ -107,13 +107,13 @@ function render(r: Results): string {
     }
   }
   if (r.isolation) {
-    head('isolation', 'healthy host', 'msgs/s', '÷ alone', 'p99 ms', '÷ alone', 'peak RSS +MiB', 'flood text intact', 'merged')
+    head('isolation', 'healthy host', 'text B/s', '÷ alone', 'p99 ms', '÷ alone', 'peak RSS +MiB', 'flood text intact', 'merged')
     for (const i of r.isolation) {
       for (const [variant, f] of Object.entries(i.variants)) {
         row(
           i.transport,
           variant,
-          fmt(f.healthyMessagesPerSec),
+          fmt(f.healthyTextBytesPerSec),
           fmt(f.throughputVsAlone, 2),
           fmt(f.healthyP99, 3),
           fmt(f.p99VsAlone, 2),

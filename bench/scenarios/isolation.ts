@@ -34,7 +34,7 @@ export const isolationConfig: IsolationConfig = {
 type Variant = 'alone' | 'next to a stuck host' | 'next to a reading host'
 
 export interface IsolationFigures {
-  healthyMessagesPerSec: number
+  healthyTextBytesPerSec: number
   healthyP50: number
   healthyP99: number
   /** Peak RSS of the hub process above its level before the variant, MiB. */
@@ -56,7 +56,7 @@ export interface IsolationResult {
 }
 
 interface Sample {
-  healthyMessagesPerSec: number
+  healthyTextBytesPerSec: number
   healthyP50: number
   healthyP99: number
   peakRssGrowthMiB: number
@@ -83,7 +83,8 @@ export async function runIsolation(
   const healthyPhase = async (id: string) => {
     const flood = await group.run([{ host: 1, agent: 1, sessionId: `${id}-flood`, spec: { mode: 'flood', count: config.healthyFloodCount } }])
     const o = flood.outcomes[0]!
-    const messagesPerSec = ((o.events - 1) / (o.endMs - o.startMs)) * 1000
+    // Delivered text, not messages: merging (always allowed, §8) changes the message count.
+    const textBytesPerSec = (o.textBytes / (o.endMs - o.startMs)) * 1000
     const pacedPlans: ChatPlan[] = Array.from({ length: config.healthyPacedSessions }, (_, s) => ({
       host: 1,
       agent: 1,
@@ -92,7 +93,7 @@ export async function runIsolation(
     }))
     const paced = await group.run(pacedPlans)
     const latency = summarizeLatencies(paced.latencies)
-    return { messagesPerSec, p50: latency.p50, p99: latency.p99 }
+    return { textBytesPerSec, p50: latency.p50, p99: latency.p99 }
   }
 
   const runVariant = async (variant: Variant): Promise<Sample> => {
@@ -108,7 +109,7 @@ export async function runIsolation(
       if (variant === 'alone') {
         const healthy = await healthyPhase(id)
         return {
-          healthyMessagesPerSec: healthy.messagesPerSec,
+          healthyTextBytesPerSec: healthy.textBytesPerSec,
           healthyP50: healthy.p50,
           healthyP99: healthy.p99,
           peakRssGrowthMiB: (peakRss - baseRss) / 2 ** 20,
@@ -131,7 +132,7 @@ export async function runIsolation(
       const floodedResult = await flooded
       const text = floodedResult.outcomes[0]!.text ?? ''
       return {
-        healthyMessagesPerSec: healthy.messagesPerSec,
+        healthyTextBytesPerSec: healthy.textBytesPerSec,
         healthyP50: healthy.p50,
         healthyP99: healthy.p99,
         peakRssGrowthMiB: (peakRss - baseRss) / 2 ** 20,
@@ -163,14 +164,14 @@ export async function runIsolation(
   for (const variant of variants) {
     const list = samples.get(variant)!
     out[variant] = {
-      healthyMessagesPerSec: median(list.map((s) => s.healthyMessagesPerSec)),
+      healthyTextBytesPerSec: median(list.map((s) => s.healthyTextBytesPerSec)),
       healthyP50: median(list.map((s) => s.healthyP50)),
       healthyP99: median(list.map((s) => s.healthyP99)),
       peakRssGrowthMiB: Math.max(...list.map((s) => s.peakRssGrowthMiB)),
       floodTextIntact: list.every((s) => s.floodTextIntact),
       floodTextBytes: median(list.map((s) => s.floodTextBytes)),
       merged: median(list.map((s) => s.merged)),
-      throughputVsAlone: median(list.map((s, i) => s.healthyMessagesPerSec / alone[i]!.healthyMessagesPerSec)),
+      throughputVsAlone: median(list.map((s, i) => s.healthyTextBytesPerSec / alone[i]!.healthyTextBytesPerSec)),
       p99VsAlone: median(list.map((s, i) => s.healthyP99 / alone[i]!.healthyP99)),
     }
   }
