@@ -1,23 +1,17 @@
-import { Emitter } from '../../src/base/event.js'
-import type { AgentExit, AgentProcess, AgentProcessSpec, ProcessLauncher } from '../../src/hub/process-launcher.js'
+import { AgentProcessBase, type AgentProcessSpec, type ProcessLauncher } from '../../src/hub/process-launcher.js'
 
 /**
  * An agent living in the bench process, for the scale scenario: it acknowledges
  * every `agent.chat` one microtask later and sends events only when told. No
  * structured clone, no IPC: what is measured is the hub's own cost per session.
  */
-export class FastAgent implements AgentProcess {
+export class FastAgent extends AgentProcessBase {
   readonly pid = 1
-  private readonly spawnEmitter = new Emitter<void>()
-  private readonly messageEmitter = new Emitter<unknown>()
-  private readonly exitEmitter = new Emitter<AgentExit>()
-  readonly onDidSpawn = this.spawnEmitter.event
-  readonly onMessage = this.messageEmitter.event
-  readonly onDidExit = this.exitEmitter.event
   private alive = true
 
   constructor() {
-    queueMicrotask(() => this.spawnEmitter.fire())
+    super()
+    queueMicrotask(() => this.fireSpawn())
   }
 
   postMessage(message: object): void {
@@ -25,18 +19,18 @@ export class FastAgent implements AgentProcess {
     if (request.method !== 'agent.chat' || request.id === undefined) return
     const id = request.id
     const sessionId = request.params!.session_id
-    queueMicrotask(() => this.alive && this.messageEmitter.fire({ jsonrpc: '2.0', id, result: { accepted: true, session_id: sessionId } }))
+    queueMicrotask(() => this.alive && this.fireMessage({ jsonrpc: '2.0', id, result: { accepted: true, session_id: sessionId } }))
   }
 
   /** Hands the hub one message as if it came from the process. */
   emit(message: object): void {
-    this.messageEmitter.fire(message)
+    this.fireMessage(message)
   }
 
   kill(): void {
     if (!this.alive) return
     this.alive = false
-    queueMicrotask(() => this.exitEmitter.fire({ code: 0, signal: null }))
+    queueMicrotask(() => this.fireExit({ code: 0, signal: null }))
   }
 }
 

@@ -1,5 +1,5 @@
 import { Emitter } from '../../src/base/event.js'
-import type { AgentExit, AgentProcess, AgentProcessSpec, ProcessLauncher } from '../../src/hub/process-launcher.js'
+import { AgentProcessBase, type AgentProcessSpec, type ProcessLauncher } from '../../src/hub/process-launcher.js'
 
 /** Messages cross one microtask later, as on a real IPC channel. */
 const later = (fn: () => void) => queueMicrotask(fn)
@@ -8,16 +8,10 @@ const later = (fn: () => void) => queueMicrotask(fn)
  * An agent process that lives in the test: for unit tests of the hub core only
  * (integration tests fork real processes).
  */
-export class FakeAgentProcess implements AgentProcess {
+export class FakeAgentProcess extends AgentProcessBase {
   pid: number | null
   readonly inbox: unknown[] = []
-  private readonly spawnEmitter = new Emitter<void>()
-  private readonly messageEmitter = new Emitter<unknown>()
-  private readonly exitEmitter = new Emitter<AgentExit>()
   private readonly fromHub = new Emitter<unknown>()
-  readonly onDidSpawn = this.spawnEmitter.event
-  readonly onMessage = this.messageEmitter.event
-  readonly onDidExit = this.exitEmitter.event
   /** What the agent receives from the hub. */
   readonly onHubMessage = this.fromHub.event
   alive = true
@@ -27,8 +21,9 @@ export class FakeAgentProcess implements AgentProcess {
     readonly spec: AgentProcessSpec,
     pid: number,
   ) {
+    super()
     this.pid = pid
-    later(() => this.alive && this.spawnEmitter.fire())
+    later(() => this.alive && this.fireSpawn())
   }
 
   postMessage(message: object): void {
@@ -43,13 +38,13 @@ export class FakeAgentProcess implements AgentProcess {
 
   /** The agent sends a message to the hub. */
   send(message: unknown): void {
-    later(() => this.alive && this.messageEmitter.fire(message))
+    later(() => this.alive && this.fireMessage(message))
   }
 
   exit(code: number | null = 0, signal: string | null = null): void {
     if (!this.alive) return
     this.alive = false
-    later(() => this.exitEmitter.fire({ code, signal }))
+    later(() => this.fireExit({ code, signal }))
   }
 
   kill(force = false): void {

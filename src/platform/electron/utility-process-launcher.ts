@@ -1,9 +1,8 @@
 import { app, utilityProcess, type Details, type UtilityProcess } from 'electron'
-import { Emitter } from '../../base/event.js'
 import type { Disposable } from '../../base/lifecycle.js'
 import type { Logger } from '../../hub/logger.js'
 import { silentLogger } from '../../hub/logger.js'
-import type { AgentExit, AgentProcess, AgentProcessSpec, ProcessLauncher } from '../../hub/process-launcher.js'
+import { AgentProcessBase, type AgentProcess, type AgentProcessSpec, type ProcessLauncher } from '../../hub/process-launcher.js'
 
 export interface UtilityProcessLauncherOptions {
   logger?: Logger
@@ -68,15 +67,8 @@ export class UtilityProcessLauncher implements ProcessLauncher, Disposable {
 }
 
 /** One agent's utility process as the hub sees it. */
-class UtilityAgentProcess implements AgentProcess {
-  private readonly spawnEmitter = new Emitter<void>()
-  private readonly messageEmitter = new Emitter<unknown>()
-  private readonly exitEmitter = new Emitter<AgentExit>()
-  readonly onDidSpawn = this.spawnEmitter.event
-  readonly onMessage = this.messageEmitter.event
-  readonly onDidExit = this.exitEmitter.event
+class UtilityAgentProcess extends AgentProcessBase {
   private spawned = false
-  private exited = false
   private signalSent: NodeJS.Signals | null = null
 
   constructor(
@@ -84,23 +76,22 @@ class UtilityAgentProcess implements AgentProcess {
     private readonly killPid: (pid: number, signal: NodeJS.Signals) => void,
     private readonly onGone: () => void,
   ) {
+    super()
     child.on('spawn', () => {
-      if (this.exited) return
+      if (this.hasExited) return
       this.spawned = true
-      this.spawnEmitter.fire()
+      this.fireSpawn()
     })
-    child.on('message', (message: unknown) => {
-      if (!this.exited) this.messageEmitter.fire(message)
-    })
+    child.on('message', (message: unknown) => this.fireMessage(message))
     child.on('exit', (code: number) => this.finish(code))
   }
 
   get pid(): number | null {
-    return this.exited ? null : (this.child.pid ?? null)
+    return this.hasExited ? null : (this.child.pid ?? null)
   }
 
   postMessage(message: object): void {
-    if (this.exited) return
+    if (this.hasExited) return
     try {
       this.child.postMessage(message)
     } catch {
@@ -109,7 +100,7 @@ class UtilityAgentProcess implements AgentProcess {
   }
 
   kill(force = false): void {
-    if (this.exited) return
+    if (this.hasExited) return
     if (force && this.child.pid !== undefined) {
       this.signalSent = 'SIGKILL'
       try {
@@ -130,12 +121,8 @@ class UtilityAgentProcess implements AgentProcess {
   }
 
   private finish(code: number): void {
-    if (this.exited) return
-    this.exited = true
+    if (this.hasExited) return
     this.onGone()
-    this.exitEmitter.fire({ code, signal: this.signalSent })
-    this.spawnEmitter.dispose()
-    this.messageEmitter.dispose()
-    this.exitEmitter.dispose()
+    this.fireExit({ code, signal: this.signalSent })
   }
 }

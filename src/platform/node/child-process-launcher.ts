@@ -1,7 +1,12 @@
 import { fork, type ChildProcess, type StdioOptions } from 'node:child_process'
-import { Emitter } from '../../base/event.js'
 import type { Disposable } from '../../base/lifecycle.js'
-import type { AgentExit, AgentProcess, AgentProcessSpec, ProcessLauncher } from '../../hub/process-launcher.js'
+import {
+  AgentProcessBase,
+  type AgentExit,
+  type AgentProcess,
+  type AgentProcessSpec,
+  type ProcessLauncher,
+} from '../../hub/process-launcher.js'
 
 export interface ChildProcessLauncherOptions {
   /** Node flags for agents; default none (an agent never inherits the hub's own flags). Tests pass `['--import', 'tsx']`. */
@@ -54,14 +59,7 @@ function ignoreSendError(): void {
   // A send racing the child's exit fails; the exit is reported through `onDidExit`.
 }
 
-class ChildAgentProcess implements AgentProcess {
-  private readonly spawnEmitter = new Emitter<void>()
-  private readonly messageEmitter = new Emitter<unknown>()
-  private readonly exitEmitter = new Emitter<AgentExit>()
-  readonly onDidSpawn = this.spawnEmitter.event
-  readonly onMessage = this.messageEmitter.event
-  readonly onDidExit = this.exitEmitter.event
-  private gone = false
+class ChildAgentProcess extends AgentProcessBase {
   private exit: AgentExit | null = null
 
   constructor(
@@ -69,12 +67,9 @@ class ChildAgentProcess implements AgentProcess {
     closeGraceMs: number,
     private readonly onGone: () => void,
   ) {
-    child.on('spawn', () => {
-      if (!this.gone) this.spawnEmitter.fire()
-    })
-    child.on('message', (message) => {
-      if (!this.gone) this.messageEmitter.fire(message)
-    })
+    super()
+    child.on('spawn', () => this.fireSpawn())
+    child.on('message', (message) => this.fireMessage(message))
     child.on('error', () => {
       // Only a failed spawn ends the process here; a failed kill or send leaves it running.
       if (child.pid === undefined) this.finish({ code: null, signal: null })
@@ -83,7 +78,7 @@ class ChildAgentProcess implements AgentProcess {
       this.exit = { code, signal }
       // 'close' follows once the IPC channel has been read to its end, so no message
       // sent before the exit is lost; a grandchild holding the channel open must not stall it.
-      if (!this.gone) {
+      if (!this.hasExited) {
         const timer = setTimeout(() => {
           if (child.connected) child.disconnect()
           this.finish(this.exit!)
@@ -100,12 +95,12 @@ class ChildAgentProcess implements AgentProcess {
   }
 
   postMessage(message: object): void {
-    if (this.gone || this.exit !== null || !this.child.connected) return
+    if (this.hasExited || this.exit !== null || !this.child.connected) return
     this.child.send(message, ignoreSendError)
   }
 
   kill(force = false): void {
-    if (this.gone || this.exit !== null) return
+    if (this.hasExited || this.exit !== null) return
     this.child.kill(force ? 'SIGKILL' : 'SIGTERM')
   }
 
@@ -115,13 +110,9 @@ class ChildAgentProcess implements AgentProcess {
   }
 
   private finish(exit: AgentExit): void {
-    if (this.gone) return
-    this.gone = true
+    if (this.hasExited) return
     this.onGone()
-    this.exitEmitter.fire(exit)
-    this.spawnEmitter.dispose()
-    this.messageEmitter.dispose()
-    this.exitEmitter.dispose()
+    this.fireExit(exit)
   }
 }
 
