@@ -48,6 +48,8 @@ export interface SupervisorOptions {
   stableAfterMs: number
   /** Time a process gets to exit after being asked before it is killed. */
   stopTimeoutMs: number
+  /** How long `start` waits for a process to spawn before it answers with the status it has. */
+  startTimeoutMs: number
   /** Every message from any agent process, unvalidated. Hot path: no wrapper objects. */
   onMessage(agent: AgentRecord, message: unknown): void
   /** A process exited (after its peer failed every pending request). */
@@ -122,14 +124,14 @@ export class AgentSupervisor implements Disposable {
   /** Starts the agent if it is not running; resolves once it runs, or once it failed to. */
   async start(agent: AgentRecord): Promise<AgentInfo> {
     if (agent.status === 'running' || agent.status === 'starting') {
-      await this.whenRunning(agent, this.options.stopTimeoutMs)
+      await this.whenRunning(agent, this.options.startTimeoutMs)
       return this.info(agent)
     }
     agent.failures = 0
     agent.backoffTimer?.dispose()
     agent.backoffTimer = null
     this.spawn(agent)
-    await this.whenRunning(agent, this.options.stopTimeoutMs)
+    await this.whenRunning(agent, this.options.startTimeoutMs)
     return this.info(agent)
   }
 

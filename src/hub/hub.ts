@@ -37,6 +37,7 @@ export interface HubOptions {
   backoffMaxMs?: number
   stableAfterMs?: number
   stopTimeoutMs?: number
+  startTimeoutMs?: number
   newId?: () => string
 }
 
@@ -81,6 +82,7 @@ export class Hub implements Disposable {
         backoffMaxMs: options.backoffMaxMs ?? 30_000,
         stableAfterMs: options.stableAfterMs ?? 10_000,
         stopTimeoutMs: options.stopTimeoutMs ?? 3_000,
+        startTimeoutMs: options.startTimeoutMs ?? 10_000,
         onMessage: (agent, message) => this.onAgentMessage(agent, message),
         onExit: (agent, exit) => {
           this.logger.info('agent exited', { agent: agent.id, code: exit.code, signal: exit.signal })
