@@ -4,7 +4,7 @@
  * the fork IPC channel; counts what each host receives with the same Collector.
  */
 import WebSocket from 'ws'
-import { Collector, type ChatEventLike } from '../lib/collector.js'
+import { Collector, type ChatEventLike, type ChatResult } from '../lib/collector.js'
 import { wallMs } from '../lib/stats.js'
 
 export type DriverCommand = { reqId: number } & (
@@ -26,14 +26,8 @@ export interface DriverChat {
   pauseAfterAck?: boolean
 }
 
-export interface DriverChatResult {
+export interface DriverChatResult extends ChatResult {
   session_id: string
-  startMs: number
-  endMs: number
-  events: number
-  textBytes: number
-  terminal: string | null
-  text?: string
 }
 
 interface Host {
@@ -88,16 +82,7 @@ async function runChats(chats: DriverChat[]): Promise<DriverChatResult[]> {
       await request(host, 'agents.chat', { agent_id: chat.agent_id, prompt: chat.prompt, session_id: chat.session_id })
       if (chat.pauseAfterAck) host.ws.pause()
       await done
-      const tally = collector.tally(chat.session_id)!
-      return {
-        session_id: chat.session_id,
-        startMs,
-        endMs: tally.endMs,
-        events: tally.events,
-        textBytes: tally.textBytes,
-        terminal: tally.terminal,
-        ...(chat.keepText ? { text: collector.text(chat.session_id) } : {}),
-      }
+      return { session_id: chat.session_id, ...collector.result(chat.session_id, startMs) }
     }),
   )
   return results

@@ -11,6 +11,16 @@ export interface ChatTally {
   terminal: string | null
 }
 
+/** What both host drivers report for one chat once it ended. */
+export interface ChatResult {
+  startMs: number
+  endMs: number
+  events: number
+  textBytes: number
+  terminal: string | null
+  text?: string
+}
+
 export interface ChatEventLike {
   session_id: string
   kind: string
@@ -56,6 +66,19 @@ export class Collector {
 
   text(sessionId: string): string {
     return (this.texts.get(sessionId) ?? []).join('')
+  }
+
+  /** The figures of an ended chat started at `startMs` (with its text if it was kept). */
+  result(sessionId: string, startMs: number): ChatResult {
+    const tally = this.tallies.get(sessionId)!
+    return {
+      startMs,
+      endMs: tally.endMs,
+      events: tally.events,
+      textBytes: tally.textBytes,
+      terminal: tally.terminal,
+      ...(this.keepText.has(sessionId) ? { text: this.text(sessionId) } : {}),
+    }
   }
 
   /** One `agents.chat.event` (or a raw agent event). Hot: no allocation for plain tokens. */

@@ -8,7 +8,7 @@ import { HubServer } from '../../src/platform/node/hub-server.js'
 import { ManifestAgentSchema } from '../../src/protocol/manifest.js'
 import type { StreamSpec } from './stream-spec.js'
 import type { DriverChat, DriverChatResult, DriverCommand } from '../agents/ws-client.js'
-import { Collector, type ChatEventLike } from './collector.js'
+import { Collector, type ChatEventLike, type ChatResult } from './collector.js'
 import { agentExecArgv, floodAgentPath, stopChild, wsClientPath } from './env.js'
 import { wallMs } from './stats.js'
 
@@ -22,14 +22,8 @@ export interface ChatPlan {
   pauseAfterAck?: boolean
 }
 
-export interface ChatOutcome {
+export interface ChatOutcome extends ChatResult {
   sessionId: string
-  startMs: number
-  endMs: number
-  events: number
-  textBytes: number
-  terminal: string | null
-  text?: string
 }
 
 export interface PlanResult {
@@ -101,16 +95,7 @@ export class HubRig {
             })
             if (plan.pauseAfterAck) hosts[plan.host]!.pause()
             await done
-            const tally = collector.tally(plan.sessionId)!
-            return {
-              sessionId: plan.sessionId,
-              startMs,
-              endMs: tally.endMs,
-              events: tally.events,
-              textBytes: tally.textBytes,
-              terminal: tally.terminal,
-              ...(plan.keepText ? { text: collector.text(plan.sessionId) } : {}),
-            }
+            return { sessionId: plan.sessionId, ...collector.result(plan.sessionId, startMs) }
           }),
         )
         return { outcomes, latencies: collector.takeLatencies() }

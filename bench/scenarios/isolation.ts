@@ -55,15 +55,7 @@ export interface IsolationResult {
   variants: Record<Variant, IsolationFigures>
 }
 
-interface Sample {
-  healthyTextBytesPerSec: number
-  healthyP50: number
-  healthyP99: number
-  peakRssGrowthMiB: number
-  floodTextIntact: boolean
-  floodTextBytes: number
-  merged: number
-}
+type Sample = Omit<IsolationFigures, 'throughputVsAlone' | 'p99VsAlone'>
 
 export async function runIsolation(
   transport: 'in-process' | 'websocket',
