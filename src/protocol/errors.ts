@@ -11,6 +11,9 @@ export const ErrorCode = {
   UnknownAgent: -32010,
   AgentUnavailable: -32011,
   SessionInFlight: -32012,
+  ConversationBusy: -32013,
+  UnknownConversation: -32014,
+  UnknownProvider: -32015,
 } as const
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
