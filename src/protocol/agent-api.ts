@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { AgentChatEventSchema } from './chat-events.js'
+import { HistoryEntrySchema } from './conversations.js'
 import { AttachmentSchema } from './host-api.js'
 import { RpcResponseSchema } from './jsonrpc.js'
 import { Limits } from './limits.js'
@@ -18,7 +19,13 @@ export const AgentChatParamsSchema = z.object({
   session_id: SessionId,
   prompt: z.string(),
   stream: z.boolean(),
-  context: z.object({ host_client_id: z.string(), conversation_id: z.string().optional() }),
+  context: z.object({
+    host_client_id: z.string(),
+    conversation_id: z.string().optional(),
+    /** §11: earlier messages of a recorded turn, oldest first. */
+    history: z.array(HistoryEntrySchema).optional(),
+    history_truncated: z.boolean().optional(),
+  }),
   model: z.string().optional(),
   attachments: z.array(AttachmentSchema).optional(),
 })
