@@ -6,7 +6,7 @@ import {
   MessagePortHostTransport,
   type MessagePortHostTransportOptions,
 } from '../platform/electron/message-port-host-transport.js'
-import { IpcChannel } from '../preload/channels.js'
+import { IpcChannel } from '../shared/ipc-channels.js'
 
 /** What a window needs of the hub: `Hub.connectHost`. */
 export interface HostConnector {

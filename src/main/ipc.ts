@@ -1,6 +1,6 @@
 import { ipcMain, type IpcMainInvokeEvent } from 'electron'
 import { toDisposable, type Disposable } from '../base/lifecycle.js'
-import { IpcChannel } from '../preload/channels.js'
+import { IpcChannel } from '../shared/ipc-channels.js'
 import { isTrustedSenderUrl } from './security-policy.js'
 
 export interface IpcHandlerOptions {

@@ -1,15 +1,6 @@
 import type { FlowAckMethod } from '../protocol/host-api.js'
 
-/**
- * Names shared by the main process and the preload. Kept free of imports that
- * carry code, so the sandboxed preload bundle stays small (no zod).
- */
-export const IpcChannel = {
-  /** main → preload: `webContents.postMessage(port, null, [port2])`, the window's end of its hub link. */
-  port: 'carhost:port',
-  /** preload → main, `ipcRenderer.invoke`: the page asked for `app.newWindow`. */
-  newWindow: 'carhost:new-window',
-} as const
+// Names only the preload uses; main's share is in src/shared/ipc-channels.ts.
 
 /** Requests the preload answers itself instead of forwarding them to the hub. */
 export const PreloadMethod = {

@@ -6,7 +6,7 @@
  */
 import { contextBridge, ipcRenderer } from 'electron'
 import type { CarhostBridge, HubNotification } from '../protocol/bridge.js'
-import { IpcChannel } from './channels.js'
+import { IpcChannel } from '../shared/ipc-channels.js'
 import { HubPortClient, type HubPort } from './hub-port-client.js'
 
 const client = new HubPortClient({

@@ -1,4 +1,4 @@
-import { ManualClock } from '../../src/base/clock.js'
+import { ManualClock } from './manual-clock.js'
 import { Hub, type HubOptions } from '../../src/hub/hub.js'
 import { InProcessHost } from '../../src/platform/common/in-process-host.js'
 import type { AgentSpec } from '../../src/protocol/manifest.js'

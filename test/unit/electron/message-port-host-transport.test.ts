@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import { MessageChannel, type MessagePort } from 'node:worker_threads'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { ManualClock } from '../../../src/base/clock.js'
+import { ManualClock } from '../../support/manual-clock.js'
 import { Hub } from '../../../src/hub/hub.js'
 import { MessagePortHostTransport, type MainPortLike } from '../../../src/platform/electron/message-port-host-transport.js'
 import { HubPortClient, type HubPort } from '../../../src/preload/hub-port-client.js'

@@ -1,6 +1,6 @@
 import type { MessagePort } from 'node:worker_threads'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { ManualClock } from '../../../src/base/clock.js'
+import { ManualClock } from '../../support/manual-clock.js'
 import { Hub } from '../../../src/hub/hub.js'
 import { WindowManager } from '../../../src/main/windows.js'
 import { windowSecurityPreferences } from '../../../src/main/security-policy.js'
