@@ -2,19 +2,33 @@ import { resolve } from 'node:path'
 import react from '@vitejs/plugin-react'
 import { defineConfig } from 'electron-vite'
 import type { Plugin } from 'vite'
+import { contentSecurityPolicy, LOOPBACK_WEBSOCKET_SOURCES } from './src/shared/content-security-policy.js'
+
+const CSP_PLACEHOLDER = '__CARHOST_CSP__'
 
 /**
- * `npm run dev` only: the dev server injects an inline React Refresh preamble and
- * talks to the page over its own WebSocket, which the production CSP forbids.
+ * Writes src/shared/content-security-policy.ts's policy into the page's `<meta>`
+ * tag, whose content in src/renderer/index.html is a placeholder. Under `npm run dev`
+ * the dev server injects an inline React Refresh preamble and talks to the page over
+ * its own WebSocket, which the production policy forbids.
  */
-function devServerContentSecurityPolicy(): Plugin {
+export function contentSecurityPolicyMeta(): Plugin {
   return {
-    name: 'carhost:dev-server-csp',
-    apply: 'serve',
-    transformIndexHtml: (html) =>
-      html
-        .replace("script-src 'self'", "script-src 'self' 'unsafe-inline'")
-        .replace("connect-src 'self'", "connect-src 'self' ws://localhost:* http://localhost:*"),
+    name: 'carhost:csp-meta',
+    transformIndexHtml: {
+      order: 'pre',
+      handler(html, ctx) {
+        if (!html.includes(CSP_PLACEHOLDER)) throw new Error(`index.html has no ${CSP_PLACEHOLDER} CSP meta tag`)
+        const policy = ctx.server
+          ? contentSecurityPolicy({
+              delivery: 'meta',
+              scriptSources: ["'unsafe-inline'"],
+              connectSources: ['http://localhost:*', ...LOOPBACK_WEBSOCKET_SOURCES],
+            })
+          : contentSecurityPolicy({ delivery: 'meta', connectSources: LOOPBACK_WEBSOCKET_SOURCES })
+        return html.replace(CSP_PLACEHOLDER, policy)
+      },
+    },
   }
 }
 
@@ -49,7 +63,7 @@ export default defineConfig({
   },
   renderer: {
     root: resolve('src/renderer'),
-    plugins: [react(), devServerContentSecurityPolicy()],
+    plugins: [react(), contentSecurityPolicyMeta()],
     build: {
       minify: true,
       rolldownOptions: { input: { index: resolve('src/renderer/index.html') } },

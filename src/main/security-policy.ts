@@ -4,6 +4,7 @@
  * the Electron glue (security.ts, windows.ts, app-protocol.ts) only applies them.
  */
 import type { CustomScheme, WebPreferences } from 'electron'
+import { contentSecurityPolicy } from '../shared/content-security-policy.js'
 
 export const APP_SCHEME = 'carhost'
 export const APP_HOST = 'app'
@@ -34,30 +35,6 @@ export function windowSecurityPreferences(preload: string): WebPreferences {
     navigateOnDragDrop: false,
     spellcheck: false,
   }
-}
-
-/**
- * The Content-Security-Policy sent with every response of `carhost://app`. Scripts
- * and styles only from the app itself (no inline script, no eval), no network
- * beyond the app's own origin, no plugins, frames, forms or base-URI tricks.
- * Images may be data:/blob: URLs (attachment previews).
- */
-export function contentSecurityPolicy(): string {
-  return [
-    "default-src 'none'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data: blob:",
-    "font-src 'self'",
-    "connect-src 'self'",
-    "manifest-src 'self'",
-    "object-src 'none'",
-    "frame-src 'none'",
-    "worker-src 'none'",
-    "base-uri 'none'",
-    "form-action 'none'",
-    "frame-ancestors 'none'",
-  ].join('; ')
 }
 
 /** Headers sent with every file of the app. */

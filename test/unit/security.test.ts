@@ -6,7 +6,6 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join, resolve, sep } from 'node:path'
-import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { resolveAppFile, respondWithAppFile } from '../../src/main/app-files.js'
 import { registerIpcHandlers } from '../../src/main/ipc.js'
@@ -14,7 +13,6 @@ import { hardenSession, hardenWebContents } from '../../src/main/security.js'
 import {
   APP_ENTRY_URL,
   appSchemePrivileges,
-  contentSecurityPolicy,
   decideNavigation,
   devServerUrl,
   externalUrl,
@@ -23,6 +21,8 @@ import {
   windowSecurityPreferences,
 } from '../../src/main/security-policy.js'
 import { WindowManager } from '../../src/main/windows.js'
+import { contentSecurityPolicy } from '../../src/shared/content-security-policy.js'
+import { metaContentSecurityPolicy, transformedIndexHtml } from '../support/index-html.js'
 import { silentLogger } from '../../src/hub/logger.js'
 import {
   FakeWebContents,
@@ -64,7 +64,7 @@ function expectStrictCsp(policy: string, where: string): void {
   expect(csp.get('base-uri'), `${where}: base-uri`).toEqual(["'none'"])
   for (const source of effective(csp, 'connect-src')) {
     // only the page's own origin, and (for the browser-tab build) the loopback hub
-    expect(["'self'", 'ws://127.0.0.1:*', 'ws://localhost:*'], `${where}: connect-src ${source}`).toContain(source)
+    expect(["'self'", 'ws://127.0.0.1:*', 'ws://localhost:*', 'ws://[::1]:*'], `${where}: connect-src ${source}`).toContain(source)
   }
 }
 
@@ -103,11 +103,11 @@ describe('content security policy', () => {
     expect(effective(csp, 'frame-src')).toEqual(["'none'"])
   })
 
-  it('the renderer index.html carries a strict CSP meta tag', () => {
-    const html = readFileSync(join(ROOT, 'src/renderer/index.html'), 'utf8')
-    const meta = /<meta\s+http-equiv=["']Content-Security-Policy["']\s+content=(?:"([^"]*)"|'([^']*)')/i.exec(html)
-    expect(meta, 'src/renderer/index.html has no CSP meta tag').not.toBeNull()
-    expectStrictCsp(meta![1] ?? meta![2]!, 'index.html CSP')
+  it('the built renderer index.html carries a strict CSP meta tag', async () => {
+    const html = await transformedIndexHtml('build')
+    const meta = metaContentSecurityPolicy(html)
+    expect(meta, 'index.html has no CSP meta tag').toBeDefined()
+    expectStrictCsp(meta!, 'index.html CSP')
     expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>\s*\S/i) // no inline script bodies
   })
 

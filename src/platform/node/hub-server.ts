@@ -8,6 +8,7 @@ import type { Disposable } from '../../base/lifecycle.js'
 import type { Hub } from '../../hub/hub.js'
 import { silentLogger, type Logger } from '../../hub/logger.js'
 import { Limits } from '../../protocol/limits.js'
+import { contentSecurityPolicy } from '../../shared/content-security-policy.js'
 import { serveStatic } from './static-site.js'
 import { CloseCode, WebSocketHostTransport } from './websocket-host-transport.js'
 
@@ -211,20 +212,9 @@ export class HubServer implements Disposable {
   }
 
   private securityHeaders(): OutgoingHttpHeaders {
-    const wsOrigins = [...this.allowedHostnames].map((host) => `ws://${formatHost(host)}:${this.port}`).join(' ')
+    const wsOrigins = [...this.allowedHostnames].map((host) => `ws://${formatHost(host)}:${this.port}`)
     return {
-      'Content-Security-Policy': [
-        "default-src 'none'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data: blob:",
-        "font-src 'self'",
-        `connect-src 'self' ${wsOrigins}`,
-        "base-uri 'none'",
-        "form-action 'none'",
-        "object-src 'none'",
-        "frame-ancestors 'none'",
-      ].join('; '),
+      'Content-Security-Policy': contentSecurityPolicy({ connectSources: wsOrigins }),
       'X-Content-Type-Options': 'nosniff',
       'Referrer-Policy': 'no-referrer',
       'X-Frame-Options': 'DENY',
