@@ -45,3 +45,26 @@ export class DisposableStore implements Disposable {
     if (errors.length > 1) throw new AggregateError(errors, 'several disposables failed')
   }
 }
+
+/**
+ * Base of an object that owns disposables (VS Code's `Disposable`): what it makes,
+ * its emitters first, it registers with `this._register(...)`, and disposing the
+ * owner disposes them all. Subclasses that override `dispose` call `super.dispose()`.
+ */
+export abstract class DisposableBase implements Disposable {
+  private readonly store = new DisposableStore()
+
+  protected get isDisposed(): boolean {
+    return this.store.isDisposed
+  }
+
+  /** Adds `item` to what this object disposes; disposes it at once if this object already is. */
+  protected _register<T extends Disposable>(item: T): T {
+    if ((item as Disposable) === this) throw new Error('an object cannot register itself')
+    return this.store.add(item)
+  }
+
+  dispose(): void {
+    this.store.dispose()
+  }
+}
