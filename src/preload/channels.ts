@@ -9,11 +9,8 @@ export const IpcChannel = {
   port: 'carhost:port',
   /** preload → main, `ipcRenderer.invoke`: the page asked for `app.newWindow`. */
   newWindow: 'carhost:new-window',
-} as const
-
-/** Requests the preload answers itself instead of forwarding them to the hub. */
-export const PreloadMethod = {
-  newWindow: 'app.newWindow',
+  /** preload → main, `ipcRenderer.send`: the hub closed this window's port; main sends a fresh one on `port`. */
+  reconnect: 'carhost:reconnect',
 } as const
 
 /** Same value as the protocol's `FlowAckMethod`; the type ties the two together. */

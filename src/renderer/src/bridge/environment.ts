@@ -1,9 +1,6 @@
-import type { CarhostBridge } from '../../../protocol/bridge.js'
+import { BridgeMethod, type CarhostBridge } from '../../../protocol/bridge.js'
 import { RpcError } from '../../../protocol/errors.js'
 import { WebSocketBridge, type WebSocketFactory } from './websocket-bridge.js'
-
-/** The method the preload answers itself (it never reaches the hub): opens another CarHost window. */
-export const NewWindowMethod = 'app.newWindow'
 
 /** Where the page runs and how it reaches the hub. */
 export interface HostEnvironment {
@@ -11,8 +8,13 @@ export interface HostEnvironment {
   readonly bridge: CarhostBridge
   /** Another CarHost window (Electron) or another tab on the same hub (browser). */
   openNewWindow(): Promise<void>
-  /** The link to the hub is gone for good. Only the browser's WebSocket can drop; a window's port lives as long as the window. */
+  /**
+   * The link to the hub dropped. A browser tab's WebSocket is gone for good; a
+   * window's preload asks for a new port at once and `onDidReconnect` follows.
+   */
   onDidClose?(listener: (error: RpcError) => void): () => void
+  /** A window has a new link to the hub (a new host: subscribe again). Windows only. */
+  onDidReconnect?(listener: () => void): () => void
   /** Loads the page again with its credentials, for a fresh connection after the old one dropped. */
   reconnect?(): void
 }
@@ -23,17 +25,30 @@ export type DetectResult = { ok: true; environment: HostEnvironment } | { ok: fa
  * Errors cross Electron's context bridge as plain `{code, message, data}` objects
  * (an Error loses its own properties there); give the page real RpcErrors again.
  */
+function toRpcError(error: unknown): unknown {
+  const candidate = error as { code?: unknown; message?: unknown; data?: unknown } | null
+  if (typeof candidate?.code === 'number' && typeof candidate.message === 'string') {
+    return new RpcError(candidate.code, candidate.message, candidate.data)
+  }
+  return error
+}
+
 function withRpcErrors(bridge: CarhostBridge): CarhostBridge {
+  const { onDidClose, onDidReconnect } = bridge
   return {
     request: (...args) =>
       bridge.request(...args).catch((error: unknown) => {
-        const candidate = error as { code?: unknown; message?: unknown; data?: unknown } | null
-        if (typeof candidate?.code === 'number' && typeof candidate.message === 'string') {
-          throw new RpcError(candidate.code, candidate.message, candidate.data)
-        }
-        throw error
+        throw toRpcError(error)
       }),
     onNotification: (listener) => bridge.onNotification(listener),
+    ...(onDidClose && {
+      onDidClose: (listener: (error: RpcError) => void) =>
+        onDidClose((error) => {
+          const converted = toRpcError(error)
+          listener(converted instanceof RpcError ? converted : new RpcError(-32603, 'the hub closed the connection'))
+        }),
+    }),
+    ...(onDidReconnect && { onDidReconnect: (listener: () => void) => onDidReconnect(listener) }),
   }
 }
 
@@ -68,8 +83,10 @@ export function detectEnvironment(win: Window = window, createSocket?: WebSocket
         kind: 'electron',
         bridge,
         openNewWindow: async () => {
-          await bridge.request(NewWindowMethod)
+          await bridge.request(BridgeMethod.newWindow)
         },
+        ...(bridge.onDidClose && { onDidClose: bridge.onDidClose as (listener: (error: RpcError) => void) => () => void }),
+        ...(bridge.onDidReconnect && { onDidReconnect: bridge.onDidReconnect }),
       },
     }
   }
