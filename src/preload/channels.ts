@@ -2,7 +2,7 @@ import type { FlowAckMethod } from '../protocol/host-api.js'
 
 /**
  * Names shared by the main process and the preload. Kept free of imports that
- * carry code, so the sandboxed preload bundle stays small (no zod).
+ * carry code, so either side takes only the names.
  */
 export const IpcChannel = {
   /** main → preload: `webContents.postMessage(port, null, [port2])`, the window's end of its hub link. */

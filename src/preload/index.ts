@@ -5,10 +5,15 @@
  * reaches the page.
  */
 import { contextBridge, ipcRenderer } from 'electron'
+import { z } from 'zod'
 import type { CarhostBridge, HubNotification } from '../protocol/bridge.js'
 import { RpcError, type RpcErrorObject } from '../protocol/errors.js'
 import { IpcChannel } from './channels.js'
 import { HubPortClient, type HubPort } from './hub-port-client.js'
+
+// The client core parses with zod; the page's CSP (no 'unsafe-eval') would refuse
+// and report zod's `new Function` probe, as in src/renderer/src/zod-config.ts.
+z.config({ jitless: true })
 
 const client = new HubPortClient({
   openNewWindow: () => ipcRenderer.invoke(IpcChannel.newWindow),
