@@ -1,5 +1,5 @@
 import { BridgeMethod, type CarhostBridge } from '../../../protocol/bridge.js'
-import { RpcError } from '../../../protocol/errors.js'
+import { ErrorCode, RpcError } from '../../../protocol/errors.js'
 import { WebSocketBridge, type WebSocketFactory } from './websocket-bridge.js'
 
 /** Where the page runs and how it reaches the hub. */
@@ -33,19 +33,27 @@ function toRpcError(error: unknown): unknown {
   return error
 }
 
-function withRpcErrors(bridge: CarhostBridge): CarhostBridge {
-  const { onDidClose, onDidReconnect } = bridge
-  return {
+/** The Electron environment over the preload's `window.carhost`, with RpcErrors restored. */
+function electronEnvironment(preloaded: CarhostBridge): HostEnvironment {
+  const bridge: CarhostBridge = {
     request: (...args) =>
-      bridge.request(...args).catch((error: unknown) => {
+      preloaded.request(...args).catch((error: unknown) => {
         throw toRpcError(error)
       }),
-    onNotification: (listener) => bridge.onNotification(listener),
+    onNotification: (listener) => preloaded.onNotification(listener),
+  }
+  const { onDidClose, onDidReconnect } = preloaded
+  return {
+    kind: 'electron',
+    bridge,
+    openNewWindow: async () => {
+      await bridge.request(BridgeMethod.newWindow)
+    },
     ...(onDidClose && {
       onDidClose: (listener: (error: RpcError) => void) =>
         onDidClose((error) => {
           const converted = toRpcError(error)
-          listener(converted instanceof RpcError ? converted : new RpcError(-32603, 'the hub closed the connection'))
+          listener(converted instanceof RpcError ? converted : new RpcError(ErrorCode.InternalError, 'the hub closed the connection'))
         }),
     }),
     ...(onDidReconnect && { onDidReconnect: (listener: () => void) => onDidReconnect(listener) }),
@@ -75,21 +83,7 @@ export function takeTokenFromUrl(win: Window): string | undefined {
  */
 export function detectEnvironment(win: Window = window, createSocket?: WebSocketFactory): DetectResult {
   const preloaded: unknown = Reflect.get(win, 'carhost')
-  if (isBridge(preloaded)) {
-    const bridge = withRpcErrors(preloaded)
-    return {
-      ok: true,
-      environment: {
-        kind: 'electron',
-        bridge,
-        openNewWindow: async () => {
-          await bridge.request(BridgeMethod.newWindow)
-        },
-        ...(bridge.onDidClose && { onDidClose: bridge.onDidClose as (listener: (error: RpcError) => void) => () => void }),
-        ...(bridge.onDidReconnect && { onDidReconnect: bridge.onDidReconnect }),
-      },
-    }
-  }
+  if (isBridge(preloaded)) return { ok: true, environment: electronEnvironment(preloaded) }
   const token = takeTokenFromUrl(win)
   if (!token) return { ok: false, problem: 'missing_token' }
   const scheme = win.location.protocol === 'https:' ? 'wss' : 'ws'
