@@ -55,6 +55,8 @@ export default defineConfig({
   preload: {
     build: {
       externalizeDeps: false,
+      // It bundles the JSON-RPC client core and with it zod: parsed once per window.
+      minify: true,
       rolldownOptions: {
         input: { index: resolve('src/preload/index.ts') },
         output: { format: 'cjs', entryFileNames: '[name].cjs' },

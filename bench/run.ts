@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every scenario, one table, one JSON file under bench/results/.
  *
- *   node --expose-gc --import tsx bench/run.ts [--runs 5] [--only throughput,latency,isolation,scale,startup]
+ *   node --expose-gc --import tsx bench/run.ts [--runs 5] [--only throughput,latency,window,isolation,scale,startup]
  *   node --expose-gc --import tsx bench/run.ts --profile in-process|websocket[:4x8]   (CPU profile of the hub process)
  *
  * Every figure is the median of `--runs` runs after a warm-up; the raw baseline is
@@ -20,8 +20,9 @@ import { latencyConfig, runLatency, type LatencyResult } from './scenarios/laten
 import { runScale, scaleConfig, type ScaleResult } from './scenarios/scale.js'
 import { runStartup, type StartupResult } from './scenarios/startup.js'
 import { runThroughput, shapes, type ThroughputResult } from './scenarios/throughput.js'
+import { runWindow, type WindowResult } from './scenarios/window.js'
 
-const SCENARIOS = ['throughput', 'latency', 'isolation', 'scale', 'startup'] as const
+const SCENARIOS = ['throughput', 'latency', 'window', 'isolation', 'scale', 'startup'] as const
 type Scenario = (typeof SCENARIOS)[number]
 
 const { values } = parseArgs({
@@ -43,6 +44,7 @@ interface Results {
   durationSec?: number
   throughput?: ThroughputResult[]
   latency?: LatencyResult
+  window?: WindowResult
   isolation?: IsolationResult[]
   scale?: ScaleResult
   startup?: StartupResult
@@ -59,6 +61,7 @@ async function main(): Promise<void> {
     for (const shape of shapes) results.throughput.push(await runThroughput(shape, runs, log))
   }
   if (only.has('latency')) results.latency = await runLatency(latencyConfig, runs, log)
+  if (only.has('window')) results.window = await runWindow(runs, log)
   if (only.has('isolation')) {
     results.isolation = [
       await runIsolation('in-process', isolationConfig, runs, log),
@@ -103,6 +106,19 @@ function render(r: Results): string {
     const c = r.latency.config
     head(`latency @ ${fmt(c.rate)}/s, ${c.sessions} sessions`, 'path', 'p50 ms', 'p99 ms', 'max ms', 'achieved/s', 'samples')
     for (const [path, f] of Object.entries(r.latency.paths)) {
+      row('emit → receive', path, fmt(f.p50, 3), fmt(f.p99, 3), fmt(f.max, 2), fmt(f.achievedRate), fmt(f.samples))
+    }
+  }
+  if (r.window) {
+    head('window (MessagePort)', 'path', 'msgs/s', 'text B/s', 'merged', 'msgs ÷ raw', 'text ÷ raw')
+    for (const t of r.window.throughput) {
+      for (const [path, f] of Object.entries(t.paths)) {
+        row(t.shape.name, path, fmt(f.messagesPerSec), fmt(f.textBytesPerSec), fmt(f.merged), fmt(f.messagesRatio, 2), fmt(f.textBytesRatio, 2))
+      }
+    }
+    const c = r.window.latency.config
+    head(`window latency @ ${fmt(c.rate)}/s, ${c.sessions} sessions`, 'path', 'p50 ms', 'p99 ms', 'max ms', 'achieved/s', 'samples')
+    for (const [path, f] of Object.entries(r.window.latency.paths)) {
       row('emit → receive', path, fmt(f.p50, 3), fmt(f.p99, 3), fmt(f.max, 2), fmt(f.achievedRate), fmt(f.samples))
     }
   }

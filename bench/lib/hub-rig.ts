@@ -1,8 +1,15 @@
 import { fork, type ChildProcess } from 'node:child_process'
-import { once } from 'node:events'
+import { EventEmitter, once } from 'node:events'
 import { randomBytes } from 'node:crypto'
+import { MessageChannel, type MessagePort } from 'node:worker_threads'
 import { Hub, type HubOptions } from '../../src/hub/hub.js'
 import { InProcessHost } from '../../src/platform/common/in-process-host.js'
+import {
+  MessagePortHostTransport,
+  type MainPortLike,
+  type MessagePortHostTransportOptions,
+} from '../../src/platform/electron/message-port-host-transport.js'
+import { HubPortClient, type HubPort } from '../../src/preload/hub-port-client.js'
 import { ChildProcessLauncher } from '../../src/platform/node/child-process-launcher.js'
 import { HubServer } from '../../src/platform/node/hub-server.js'
 import { ManifestAgentSchema } from '../../src/protocol/manifest.js'
@@ -33,7 +40,7 @@ export interface PlanResult {
 
 /** A set of hosts of one kind, all driven alike. */
 export interface HostGroup {
-  readonly kind: 'in-process' | 'websocket'
+  readonly kind: 'in-process' | 'websocket' | 'window'
   readonly size: number
   run(plans: ChatPlan[]): Promise<PlanResult>
   pause(host: number): Promise<void>
@@ -112,6 +119,57 @@ export class HubRig {
     }
   }
 
+  /**
+   * Windows as the desktop app connects them: the hub's `MessagePortHostTransport`
+   * on one end of a Node `MessageChannel` (a stand-in for `MessageChannelMain`:
+   * structured clone, one event-loop hop), the preload's `HubPortClient` with its
+   * `host.ack` flow control on the other. The "page" runs in this process.
+   */
+  windowHosts(count: number, options: MessagePortHostTransportOptions = {}): HostGroup {
+    const collector = new Collector()
+    const channels: MessageChannel[] = []
+    const clients = Array.from({ length: count }, () => {
+      const channel = new MessageChannel()
+      channels.push(channel)
+      this.hub.connectHost(new MessagePortHostTransport(mainPortOf(channel.port1), options))
+      const client = new HubPortClient({ openNewWindow: async () => ({}) })
+      client.attachPort(channel.port2 as unknown as HubPort)
+      client.onNotification(({ method, params }) => {
+        if (method === 'agents.chat.event') collector.onEvent(params as ChatEventLike)
+      })
+      return client
+    })
+    const agentIds = this.agentIds
+    const unsupported = async () => {
+      throw new Error('window hosts cannot pause')
+    }
+    return {
+      kind: 'window',
+      size: count,
+      async run(plans) {
+        const startMs = wallMs()
+        const outcomes = await Promise.all(
+          plans.map(async (plan): Promise<ChatOutcome> => {
+            const done = collector.expect(plan.sessionId, { stamped: plan.spec.mode === 'paced', keepText: plan.keepText ?? false })
+            await clients[plan.host]!.request('agents.chat', {
+              agent_id: agentIds[plan.agent]!,
+              prompt: JSON.stringify(plan.spec),
+              session_id: plan.sessionId,
+            })
+            await done
+            return { sessionId: plan.sessionId, ...collector.result(plan.sessionId, startMs) }
+          }),
+        )
+        return { outcomes, latencies: collector.takeLatencies() }
+      },
+      pause: unsupported,
+      resume: unsupported,
+      async close() {
+        for (const channel of channels) channel.port1.close()
+      },
+    }
+  }
+
   async webSocketHosts(count: number, options: { highWaterBytes?: number; mergeWithinTick?: boolean } = {}): Promise<HostGroup> {
     const server = await HubServer.listen({
       hub: this.hub,
@@ -170,6 +228,18 @@ export class HubRig {
     await Promise.all(this.servers.map((server) => server.close()))
     this.launcher.dispose()
   }
+}
+
+/** Electron's `MessagePortMain` surface (`on('message', ({data}) => …)`) over a Node port. */
+function mainPortOf(port: MessagePort): MainPortLike {
+  const emitter = new EventEmitter()
+  port.on('message', (data: unknown) => emitter.emit('message', { data }))
+  port.on('close', () => emitter.emit('close'))
+  return Object.assign(emitter, {
+    postMessage: (message: unknown) => port.postMessage(message),
+    start: () => port.start(),
+    close: () => port.close(),
+  })
 }
 
 type Command = DriverCommand extends infer C ? (C extends unknown ? Omit<C, 'reqId'> : never) : never

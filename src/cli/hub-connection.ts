@@ -48,8 +48,9 @@ export async function locateHub(
 }
 
 /**
- * An authenticated WebSocket link to the hub: typed requests through `client`,
- * notifications validated with the protocol's schemas before anyone sees them.
+ * An authenticated WebSocket link to the hub: the shared JSON-RPC core
+ * (`RpcPeer`) over a `ws` socket, typed requests through `client`, notifications
+ * validated with the protocol's schemas before anyone sees them.
  */
 export class HubConnection implements Disposable {
   readonly client: HostClient
@@ -80,12 +81,11 @@ export class HubConnection implements Disposable {
       } catch {
         return
       }
-      if (Array.isArray(value)) for (const item of value) this.peer.receive(item)
-      else this.peer.receive(value)
+      this.peer.receiveAll(value)
     })
     socket.on('close', (code, reason) => {
       this.closed = true
-      this.peer.dispose('the hub closed the connection')
+      this.peer.close('the hub closed the connection')
       this.closes.fire({ code, reason: reason.toString() })
     })
   }

@@ -41,6 +41,17 @@ export class FileLogger implements Logger, Disposable {
     this.stream?.end()
   }
 
+  /** Ends the log and resolves once every line written so far is on disk (or the stream failed). */
+  flush(): Promise<void> {
+    const stream = this.stream
+    if (!stream || stream.closed || stream.destroyed) return Promise.resolve()
+    return new Promise((resolve) => {
+      stream.once('close', () => resolve())
+      stream.once('error', () => resolve())
+      stream.end()
+    })
+  }
+
   private write(level: Level, message: string, data?: Record<string, unknown>): void {
     if (RANK[level] < RANK[this.minLevel]) return
     let line: string

@@ -22,8 +22,10 @@ export interface WindowHostLinkOptions {
  * A window's host connection to the hub, one per loaded page (PROTOCOL.md §1, §7
  * rule 6). Each time the page finishes loading, a fresh `MessageChannelMain` is
  * made: `port1` joins the hub through a `MessagePortHostTransport`, `port2` goes to
- * the page's preload. A navigation, reload, renderer crash or the window's end
- * disconnects the current host first, so its sessions are cancelled.
+ * the page's preload. A navigation that commits, a reload, a renderer crash or the
+ * window's end disconnects the current host first, so its sessions are cancelled.
+ * When the hub drops the link itself (hard cap, §8), the preload asks for a new
+ * one through `reconnect`.
  */
 export class WindowHostLink implements Disposable {
   private transport: MessagePortHostTransport | null = null
@@ -32,9 +34,10 @@ export class WindowHostLink implements Disposable {
   private connectionCount = 0
 
   private readonly onDidFinishLoad = (): void => this.connect()
-  private readonly onDidStartNavigation = (details: { isMainFrame: boolean; isSameDocument: boolean }): void => {
-    if (details.isMainFrame && !details.isSameDocument) this.disconnect('page navigated')
-  }
+  // Not `did-start-navigation`: it fires before `will-navigate`, which security may
+  // still veto. `did-navigate` fires only once a main-frame, cross-document
+  // navigation has committed (never for in-page ones).
+  private readonly onDidNavigate = (): void => this.disconnect('page navigated')
   private readonly onRenderProcessGone = (): void => this.disconnect('renderer gone')
   private readonly onDestroyed = (): void => this.dispose()
 
@@ -45,7 +48,7 @@ export class WindowHostLink implements Disposable {
   ) {
     this.logger = options.logger ?? silentLogger
     contents.on('did-finish-load', this.onDidFinishLoad)
-    contents.on('did-start-navigation', this.onDidStartNavigation)
+    contents.on('did-navigate', this.onDidNavigate)
     contents.on('render-process-gone', this.onRenderProcessGone)
     contents.on('destroyed', this.onDestroyed)
   }
@@ -59,12 +62,18 @@ export class WindowHostLink implements Disposable {
     return this.connectionCount
   }
 
+  /** The page lost its link (the hub closed it) and asks for a new one; a live link is kept. */
+  reconnect(): void {
+    if (this.transport || this.disposed) return
+    this.connect()
+  }
+
   dispose(): void {
     if (this.disposed) return
     this.disposed = true
     this.disconnect('window closed')
     this.contents.off('did-finish-load', this.onDidFinishLoad)
-    this.contents.off('did-start-navigation', this.onDidStartNavigation)
+    this.contents.off('did-navigate', this.onDidNavigate)
     this.contents.off('render-process-gone', this.onRenderProcessGone)
     this.contents.off('destroyed', this.onDestroyed)
   }

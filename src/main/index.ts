@@ -19,6 +19,8 @@ import { WindowManager } from './windows.js'
 
 /** Longest the app waits for the hub to shut down before it exits anyway. */
 const SHUTDOWN_LIMIT_MS = 10_000
+/** Longest the app waits for the log file to take its last lines. */
+const FLUSH_LIMIT_MS = 2_000
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 const preloadPath = join(here, '../preload/index.cjs')
@@ -76,6 +78,7 @@ function run(): void {
     ipc = registerIpcHandlers({
       openWindow,
       isAppWindow: (contents) => manager.hasWebContents(contents),
+      reconnectWindow: (contents) => manager.reconnect(contents),
       devServerUrl: devUrl,
     })
     installAppMenu({ newWindow: () => void openWindow() }, devUrl !== undefined)
@@ -108,7 +111,8 @@ function run(): void {
       } finally {
         quit = 'done'
         logger.info('CarHost exiting')
-        logger.dispose()
+        // app.exit ends the process at once: the log's tail must be on disk first.
+        await boundedBy(logger.flush(), FLUSH_LIMIT_MS, () => {})
         app.exit(0)
       }
     })()

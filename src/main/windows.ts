@@ -45,6 +45,13 @@ export class WindowManager implements Disposable {
     return false
   }
 
+  /** A window's page lost its hub link and asks for a new one. */
+  reconnect(contents: WebContents): void {
+    for (const { window, link } of this.windows.values()) {
+      if (!window.isDestroyed() && window.webContents === contents) link.reconnect()
+    }
+  }
+
   /** The link of a window's web contents, for tests and diagnostics. */
   linkOf(window: BrowserWindow): WindowHostLink | undefined {
     return this.windows.get(window.id)?.link

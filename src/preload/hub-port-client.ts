@@ -1,6 +1,8 @@
-import type { CarhostBridge, HubNotification } from '../protocol/bridge.js'
-import type { RpcErrorObject } from '../protocol/errors.js'
-import { ACK_METHOD, PreloadMethod } from './channels.js'
+import { Emitter, type Event } from '../base/event.js'
+import { BridgeMethod, type CarhostBridge, type HubNotification } from '../protocol/bridge.js'
+import { ErrorCode, RpcError } from '../protocol/errors.js'
+import { RpcPeer } from '../protocol/rpc-peer.js'
+import { ACK_METHOD } from './channels.js'
 
 /** The DOM `MessagePort` surface the client uses (the preload gets a real one). */
 export interface HubPort {
@@ -26,40 +28,40 @@ export interface HubPortClientOptions {
   reportListenerError?: (error: unknown) => void
 }
 
-/** JSON-RPC error codes the client itself answers with (PROTOCOL.md §9). */
-const InvalidRequest = -32600
-const InvalidParams = -32602
-const InternalError = -32603
-
-interface Pending {
-  resolve(value: unknown): void
-  reject(reason: unknown): void
-}
-
 type State = 'waiting' | 'open' | 'closed'
 
 /**
- * The preload's end of a window's hub link: JSON-RPC ids and pending requests,
- * notifications fanned out to the page, and flow control. Every message the page
- * consumed is acknowledged with `host.ack {count}`, batched per `ackEvery`
- * messages or per macrotask, so the hub can tell a hung window from a busy one.
+ * The preload's end of a window's hub link: the shared JSON-RPC core
+ * (`RpcPeer`) over a MessagePort, plus what only a window needs: requests
+ * queued until the first port arrives, `app.newWindow` answered by the main
+ * process, and flow control. Every message the page consumed is acknowledged
+ * with `host.ack {count}`, batched per `ackEvery` messages or per macrotask, so
+ * the hub can tell a hung window from a busy one (PROTOCOL.md §8).
  *
- * Rejections are plain `{code, message, data?}` objects: an Error crossing the
- * context bridge would lose its `code`.
+ * When the hub closes the port (hard cap, shutdown) pending requests fail and
+ * `onDidClose` fires; the preload then asks the main process for a new port,
+ * and `onDidReconnect` fires when it arrives.
  */
 export class HubPortClient implements CarhostBridge {
   private port: HubPort | null = null
   private state: State = 'waiting'
-  private nextId = 1
-  private readonly pending = new Map<number, Pending>()
+  private readonly peer: RpcPeer
   private queued: object[] = []
   private listeners: ReadonlyArray<(notification: HubNotification) => void> = []
+  private readonly closeEmitter = new Emitter<RpcError>()
+  private readonly reconnectEmitter = new Emitter<void>()
+  /** The port was lost; the next `attachPort` is a reconnection. */
+  private lost = false
   private unacked = 0
   private ackScheduled = false
   private readonly ackEvery: number
   private readonly maxQueued: number
   private readonly scheduleMacrotask: (fn: () => void) => void
   private readonly reportListenerError: (error: unknown) => void
+  /** Fires each time the hub link drops, with the error pending requests failed with. */
+  readonly onDidCloseLink: Event<RpcError> = this.closeEmitter.event
+  /** Fires when a port arrives after the link dropped. */
+  readonly onDidReconnectLink: Event<void> = this.reconnectEmitter.event
 
   private readonly onPortMessage = (event: { data: unknown }): void => this.receive(event.data)
   private readonly onPortClose = (): void => this.portClosed()
@@ -73,18 +75,28 @@ export class HubPortClient implements CarhostBridge {
     this.maxQueued = options.maxQueued ?? 1024
     this.scheduleMacrotask = options.scheduleMacrotask ?? ((fn) => void setTimeout(fn, 0))
     this.reportListenerError = options.reportListenerError ?? defaultReportError
+    this.peer = new RpcPeer({
+      send: (message) => {
+        if (this.port) this.port.postMessage(message)
+        else this.queued.push(message)
+      },
+      // A window's requests wait as long as its link lives (a chat may wait on an approval).
+      requestTimeoutMs: 0,
+      handleNotification: (method, params) => this.notify({ method, params }),
+    })
   }
 
   /** Number of requests awaiting an answer (sent or queued). */
   get pendingRequests(): number {
-    return this.pending.size
+    return this.peer.pendingRequests
   }
 
   /** Takes a (new) port from the main process. A previous link is dropped and its requests fail. */
   attachPort(port: HubPort): void {
     if (this.port) {
       this.detach()
-      this.failPending('the connection to the hub was reset')
+      this.peer.failPending(new RpcError(ErrorCode.InternalError, 'the connection to the hub was reset'))
+      this.queued = []
     }
     this.port = port
     this.state = 'open'
@@ -95,28 +107,26 @@ export class HubPortClient implements CarhostBridge {
     const queued = this.queued
     this.queued = []
     for (const message of queued) port.postMessage(message)
+    if (this.lost) {
+      this.lost = false
+      this.reconnectEmitter.fire()
+    }
   }
 
   request(method: string, params?: unknown): Promise<unknown> {
     if (typeof method !== 'string' || method.length === 0 || method.length > 256) {
-      return Promise.reject(rpcError(InvalidRequest, 'invalid request: method must be a non-empty string'))
+      return Promise.reject(new RpcError(ErrorCode.InvalidRequest, 'invalid request: method must be a non-empty string'))
     }
-    if (method === PreloadMethod.newWindow) return this.newWindow(params)
-    if (method === ACK_METHOD) return Promise.reject(rpcError(InvalidRequest, `'${ACK_METHOD}' is reserved`))
+    if (method === BridgeMethod.newWindow) return this.newWindow(params)
+    if (method === ACK_METHOD) return Promise.reject(new RpcError(ErrorCode.InvalidRequest, `'${ACK_METHOD}' is reserved`))
     if (params !== undefined && !isPlainData(params)) {
-      return Promise.reject(rpcError(InvalidParams, 'invalid params: only plain JSON data can be sent'))
+      return Promise.reject(new RpcError(ErrorCode.InvalidParams, 'invalid params: only plain JSON data can be sent'))
     }
-    if (this.state === 'closed') return Promise.reject(rpcError(InternalError, 'not connected to the hub'))
+    if (this.state === 'closed') return Promise.reject(new RpcError(ErrorCode.InternalError, 'not connected to the hub'))
     if (this.state === 'waiting' && this.queued.length >= this.maxQueued) {
-      return Promise.reject(rpcError(InternalError, 'too many requests before the hub connected'))
+      return Promise.reject(new RpcError(ErrorCode.InternalError, 'too many requests before the hub connected'))
     }
-    const id = this.nextId++
-    const message = params === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params }
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject })
-      if (this.port) this.port.postMessage(message)
-      else this.queued.push(message)
-    })
+    return this.peer.request(method, params)
   }
 
   onNotification(listener: (notification: HubNotification) => void): () => void {
@@ -132,41 +142,21 @@ export class HubPortClient implements CarhostBridge {
 
   private newWindow(params: unknown): Promise<unknown> {
     if (params !== undefined && !(isPlainObject(params) && Object.keys(params).length === 0)) {
-      return Promise.reject(rpcError(InvalidParams, `invalid params: '${PreloadMethod.newWindow}' takes none`))
+      return Promise.reject(new RpcError(ErrorCode.InvalidParams, `invalid params: '${BridgeMethod.newWindow}' takes none`))
     }
     return this.options.openNewWindow().then(
       (result) => result,
-      () => Promise.reject(rpcError(InternalError, 'could not open a new window')),
+      () => Promise.reject(new RpcError(ErrorCode.InternalError, 'could not open a new window')),
     )
   }
 
   private receive(data: unknown): void {
-    if (Array.isArray(data)) for (const item of data) this.handle(item)
-    else this.handle(data)
+    this.peer.receiveAll(data)
     // Counted once the page's listeners returned: the page consumed it.
     if (++this.unacked >= this.ackEvery) this.sendAck()
     else if (!this.ackScheduled) {
       this.ackScheduled = true
       this.scheduleMacrotask(this.flushAck)
-    }
-  }
-
-  private handle(message: unknown): void {
-    if (!isPlainObject(message) || message.jsonrpc !== '2.0') return
-    const id = message.id
-    if (typeof message.method === 'string') {
-      if (id === undefined) this.notify({ method: message.method, params: message.params })
-      return // the hub sends windows no requests
-    }
-    if (typeof id !== 'number') return
-    const pending = this.pending.get(id)
-    if (!pending) return
-    if ('error' in message) {
-      this.pending.delete(id)
-      pending.reject(toRpcError(message.error))
-    } else if ('result' in message) {
-      this.pending.delete(id)
-      pending.resolve(message.result)
     }
   }
 
@@ -192,7 +182,11 @@ export class HubPortClient implements CarhostBridge {
   private portClosed(): void {
     this.detach()
     this.state = 'closed'
-    this.failPending('the hub closed the connection')
+    this.lost = true
+    this.queued = []
+    const error = new RpcError(ErrorCode.InternalError, 'the hub closed the connection')
+    this.peer.failPending(error)
+    this.closeEmitter.fire(error)
   }
 
   private detach(): void {
@@ -207,14 +201,6 @@ export class HubPortClient implements CarhostBridge {
       // already closed
     }
   }
-
-  private failPending(message: string): void {
-    const error = rpcError(InternalError, message)
-    const pending = [...this.pending.values()]
-    this.pending.clear()
-    this.queued = []
-    for (const entry of pending) entry.reject(error)
-  }
 }
 
 function defaultReportError(error: unknown): void {
@@ -224,17 +210,6 @@ function defaultReportError(error: unknown): void {
     queueMicrotask(() => {
       throw error
     })
-}
-
-function rpcError(code: number, message: string, data?: unknown): RpcErrorObject {
-  return data === undefined ? { code, message } : { code, message, data }
-}
-
-function toRpcError(raw: unknown): RpcErrorObject {
-  if (isPlainObject(raw) && typeof raw.code === 'number' && typeof raw.message === 'string') {
-    return rpcError(raw.code, raw.message, raw.data)
-  }
-  return rpcError(InternalError, 'malformed error from the hub')
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -1,6 +1,7 @@
 import { systemClock, type Clock } from '../base/clock.js'
+import { Emitter, type Event } from '../base/event.js'
 import type { Disposable } from '../base/lifecycle.js'
-import { ErrorCode, RpcError } from './errors.js'
+import { ErrorCode, RpcError, type RpcErrorObject } from './errors.js'
 import {
   RpcMessageSchema,
   errorResponse,
@@ -11,14 +12,16 @@ import {
 } from './jsonrpc.js'
 
 export interface RpcPeerOptions {
-  /** Hands one message to the other side. */
+  /** Hands one message to the other side; may throw when the link is gone. */
   send(message: object): void
   clock?: Clock
-  /** Default time to wait for a response; 0 waits forever. */
+  /** Default time to wait for a response; 0 waits forever. Default 30 s. */
   requestTimeoutMs?: number
-  /** Answers the other side's requests; throw an RpcError to answer with an error. */
+  /** Answers the other side's requests; throw an RpcError to answer with an error. Omitted: -32601. */
   handleRequest?(method: string, params: unknown): unknown
   handleNotification?(method: string, params: unknown): void
+  /** An error response without an id: the other side could not read one of our messages (§1). */
+  handleUnmatchedError?(error: RpcErrorObject): void
 }
 
 /**
@@ -39,15 +42,20 @@ interface Pending {
 }
 
 /**
- * One end of a JSON-RPC 2.0 link: requests both ways, ids, timeouts. Used by agents,
- * clients and the hub's side of each agent. The hub's host side has its own
- * dispatcher because it also speaks batches and authentication.
+ * The one JSON-RPC 2.0 endpoint: ids, the pending map, RpcError results,
+ * optional timeouts on the injected clock, requests both ways. A transport
+ * adapter (agent IPC, a window's MessagePort, a WebSocket) only moves messages
+ * in and out and calls `close` when its link is gone. The hub's host side has
+ * its own dispatcher because it also speaks batches and authentication.
  */
 export class RpcPeer implements Disposable {
   private nextId = 1
   private readonly pending = new Map<RequestId, Pending>()
   private readonly clock: Clock
   private closedWith: RpcError | undefined
+  private readonly closeEmitter = new Emitter<RpcError>()
+  /** Fires once, when the link is closed for good, with the error pending and later requests fail with. */
+  readonly onDidClose: Event<RpcError> = this.closeEmitter.event
 
   constructor(private readonly options: RpcPeerOptions) {
     this.clock = options.clock ?? systemClock
@@ -55,6 +63,11 @@ export class RpcPeer implements Disposable {
 
   get pendingRequests(): number {
     return this.pending.size
+  }
+
+  /** The error of `close`, once closed. */
+  get closeError(): RpcError | undefined {
+    return this.closedWith
   }
 
   request(method: string, params?: unknown, options: { timeoutMs?: number } = {}): Promise<unknown> {
@@ -75,7 +88,7 @@ export class RpcPeer implements Disposable {
         this.options.send(params === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params })
       } catch (error) {
         this.settle(id)
-        reject(error)
+        reject(toRpcError(error))
       }
     })
   }
@@ -85,7 +98,7 @@ export class RpcPeer implements Disposable {
     this.options.send(params === undefined ? { jsonrpc: '2.0', method } : notification(method, params))
   }
 
-  /** Parses and handles one message from the other side; a malformed one is ignored and reported. */
+  /** Parses and handles one message from the other side; a malformed one is ignored (false). */
   receive(raw: unknown): boolean {
     const parsed = RpcMessageSchema.safeParse(raw)
     if (!parsed.success) return false
@@ -99,9 +112,18 @@ export class RpcPeer implements Disposable {
     return true
   }
 
+  /** `receive` for a value that may be a batch (an array of messages). */
+  receiveAll(raw: unknown): void {
+    if (Array.isArray(raw)) for (const item of raw) this.receive(item)
+    else this.receive(raw)
+  }
+
   /** Settles the request a (parsed) response answers. Unknown ids are ignored. */
   handleResponse(response: RpcResponse): boolean {
-    if (response.id === null) return false
+    if (response.id === null) {
+      if ('error' in response) this.options.handleUnmatchedError?.(response.error)
+      return false
+    }
     const pending = this.settle(response.id)
     if (!pending) return false
     if ('error' in response) pending.reject(RpcError.from(response.error))
@@ -109,15 +131,26 @@ export class RpcPeer implements Disposable {
     return true
   }
 
-  /** Fails every pending request; later requests fail at once. */
-  dispose(reason = 'connection closed'): void {
-    if (this.closedWith) return
-    this.closedWith = new RpcError(ErrorCode.InternalError, reason)
+  /** The link was reset (a new one follows): fails what was sent on it; the peer stays usable. */
+  failPending(error: RpcError): void {
     for (const [id, pending] of this.pending) {
       this.pending.delete(id)
       pending.timer?.dispose()
-      pending.reject(this.closedWith)
+      pending.reject(error)
     }
+  }
+
+  /** The link is gone for good: fails every pending request, later ones fail at once, fires `onDidClose`. */
+  close(error: RpcError | string = 'connection closed'): void {
+    if (this.closedWith) return
+    this.closedWith = typeof error === 'string' ? new RpcError(ErrorCode.InternalError, error) : error
+    this.failPending(this.closedWith)
+    this.closeEmitter.fire(this.closedWith)
+    this.closeEmitter.dispose()
+  }
+
+  dispose(reason = 'connection closed'): void {
+    this.close(reason)
   }
 
   private settle(id: RequestId): Pending | undefined {
@@ -134,13 +167,18 @@ export class RpcPeer implements Disposable {
       if (!this.options.handleRequest) throw new RpcError(ErrorCode.MethodNotFound, `method not found: ${method}`)
       response = successResponse(id, await this.options.handleRequest(method, params))
     } catch (error) {
-      response = errorResponse(
-        id,
-        error instanceof RpcError
-          ? error.toJSON()
-          : { code: ErrorCode.InternalError, message: error instanceof Error ? error.message : String(error) },
-      )
+      response = errorResponse(id, toRpcError(error).toJSON())
     }
-    if (!this.closedWith) this.options.send(response)
+    if (this.closedWith) return
+    try {
+      this.options.send(response)
+    } catch {
+      // the link went away while answering; its close follows
+    }
   }
+}
+
+function toRpcError(error: unknown): RpcError {
+  if (error instanceof RpcError) return error
+  return new RpcError(ErrorCode.InternalError, error instanceof Error ? error.message : String(error))
 }

@@ -135,6 +135,34 @@ describe('AppController', () => {
     expect(await controller.send(conversationId, 'again')).toBe('disconnected')
   })
 
+  it('a window whose link dropped shows Reconnecting…, then subscribes again on the new link and can chat', async () => {
+    let drop: ((e: RpcError) => void) | undefined
+    let reconnected: (() => void) | undefined
+    const bridge = new FakeBridge()
+    const frames = manualFrames()
+    let n = 0
+    const controller = new AppController(bridge, {
+      chat: new ChatStore({ scheduleFrame: frames.schedule, newConversationId: () => `conv-${++n}` }),
+      newId: (prefix) => `${prefix}-${++n}`,
+      onDidClose: (listener) => ((drop = listener), () => {}),
+      onDidReconnect: (listener) => ((reconnected = listener), () => {}),
+    })
+    await controller.start()
+    const conversationId = controller.chat.getSnapshot().activeConversationId!
+    await controller.send(conversationId, 'hi')
+    drop!(new RpcError(ErrorCode.InternalError, 'the hub closed the connection'))
+    expect(controller.connection.getSnapshot()).toEqual({ status: 'reconnecting', message: 'Reconnecting…' })
+    const reply = controller.chat.conversation(conversationId)!.messages.at(-1) as AssistantMessage
+    expect(reply.failure?.reason).toBe('connection_lost')
+    expect(await controller.send(conversationId, 'meanwhile')).toBe('disconnected')
+
+    reconnected!()
+    await vi.waitFor(() => expect(controller.connection.getSnapshot().status).toBe('ready'))
+    expect(bridge.callsOf('host.subscribe')).toHaveLength(2)
+    expect(await controller.send(conversationId, 'again')).toBeUndefined()
+    expect(bridge.callsOf('agents.chat')).toHaveLength(2)
+  })
+
   it('reports a refused token', async () => {
     const bridge = new FakeBridge(undefined, {
       'host.subscribe': () => {

@@ -309,3 +309,14 @@ describe('agent text is untrusted', () => {
     expect(Reflect.get(window, '__pwned')).toBeUndefined()
   })
 })
+
+describe('connection banner', () => {
+  it('says Reconnecting… while a window waits for its new hub link, and goes away once it is back', async () => {
+    const { controller } = await mount()
+    expect(screen.queryByRole('status')).toBeNull()
+    act(() => controller.connection.set({ status: 'reconnecting', message: 'Reconnecting…' }))
+    expect(screen.getByRole('status').textContent).toBe('Reconnecting…')
+    act(() => controller.connection.set({ status: 'ready' }))
+    expect(screen.queryByRole('status')).toBeNull()
+  })
+})

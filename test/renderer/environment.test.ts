@@ -44,6 +44,28 @@ describe('detectEnvironment', () => {
     expect(error).toMatchObject({ code: -32003, message: 'forbidden', data: { x: 1 } })
   })
 
+  it("passes the preload's link events on, its close error as an RpcError", () => {
+    let close: ((error: { code: number; message: string }) => void) | undefined
+    let reconnect: (() => void) | undefined
+    const bridge: CarhostBridge = {
+      request: async () => ({}),
+      onNotification: () => () => {},
+      onDidClose: (listener) => ((close = listener), () => {}),
+      onDidReconnect: (listener) => ((reconnect = listener), () => {}),
+    }
+    const result = detectEnvironment({ carhost: bridge } as unknown as Window)
+    if (!result.ok) throw new Error('expected the Electron environment')
+    const errors: unknown[] = []
+    let reconnects = 0
+    result.environment.onDidClose!((error) => errors.push(error))
+    result.environment.onDidReconnect!(() => reconnects++)
+    close!({ code: -32603, message: 'the hub closed the connection' })
+    reconnect!()
+    expect(errors[0]).toBeInstanceOf(RpcError)
+    expect(errors[0]).toMatchObject({ code: -32603, message: 'the hub closed the connection' })
+    expect(reconnects).toBe(1)
+  })
+
   it('in a browser tab, takes the token from the fragment, hides it, and connects to the same host', async () => {
     window.history.replaceState(null, '', '/index.html?lang=en#token=abc_DEF-123')
     const sockets = fakeSocketFactory()

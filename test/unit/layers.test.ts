@@ -36,7 +36,7 @@ const LAYERS: Record<string, Layer> = {
     folders: ['base', 'protocol', 'hub', 'platform', 'shared', 'agents'],
     packages: ['zod', 'electron', NODE],
   },
-  preload: { folders: ['protocol', 'shared'], packages: ['electron'] },
+  preload: { folders: ['base', 'protocol', 'shared'], packages: ['electron', 'zod'] },
   renderer: { folders: ['protocol'], packages: ['zod', 'react', 'react-dom', 'react-markdown'] },
   'agent-sdk': { folders: ['base', 'protocol'], packages: [NODE] },
   agents: { folders: ['agent-sdk', 'protocol'], packages: ['zod', NODE] },

@@ -262,12 +262,27 @@ describe('permissions', () => {
 describe('IPC sender checks', () => {
   const appWindow = new FakeWebContents()
   const openWindow = vi.fn(() => true)
+  const reconnectWindow = vi.fn()
   let registration: { dispose(): void }
 
   beforeEach(() => {
     openWindow.mockClear()
+    reconnectWindow.mockClear()
     registration?.dispose()
-    registration = registerIpcHandlers({ openWindow, isAppWindow: (c) => c === (appWindow as never) })
+    registration = registerIpcHandlers({ openWindow, reconnectWindow, isAppWindow: (c) => c === (appWindow as never) })
+  })
+
+  it('a new port is given only to the top frame of an app window showing carhost://app', () => {
+    const sub = new FakeWebFrameMain('carhost://app/index.html')
+    sub.parent = new FakeWebFrameMain('carhost://app/index.html')
+    ipcMain.emit('carhost:reconnect', { sender: appWindow, senderFrame: new FakeWebFrameMain('https://evil.example/') })
+    ipcMain.emit('carhost:reconnect', { sender: appWindow, senderFrame: sub })
+    ipcMain.emit('carhost:reconnect', { sender: new FakeWebContents(), senderFrame: new FakeWebFrameMain('carhost://app/index.html') })
+    expect(reconnectWindow).not.toHaveBeenCalled()
+    ipcMain.emit('carhost:reconnect', { sender: appWindow, senderFrame: new FakeWebFrameMain('carhost://app/index.html') })
+    expect(reconnectWindow).toHaveBeenCalledWith(appWindow)
+    registration.dispose()
+    expect(ipcMain.listenerCount('carhost:reconnect')).toBe(0)
   })
 
   const invoke = (sender: FakeWebContents, frame: FakeWebFrameMain | null) =>

@@ -24,6 +24,15 @@ export interface MessagePortHostTransportOptions {
   highWaterMessages?: number
   /** Called for a `host.ack` that does not parse; the window is not disconnected for it. */
   onMalformedAck?: (raw: unknown) => void
+  /**
+   * After the first message of a tick, report busy until `scheduleRelease` runs,
+   * so the hub's outbox merges that tick's consecutive tokens of a session
+   * (PROTOCOL.md §8) instead of posting (and structured-cloning) one message per
+   * token. The same merging the WebSocket transport does. Default true.
+   */
+  mergeWithinTick?: boolean
+  /** Runs `fn` once the current tick's work is done; default `setImmediate`. */
+  scheduleRelease?: (fn: () => void) => void
 }
 
 /**
@@ -50,6 +59,11 @@ export class MessagePortHostTransport implements HostTransport, Disposable {
   private outstanding = 0
   private outstandingBytes = 0
   private closed = false
+  /** Between a tick's first message and the release: the rest of the tick is queued (and merged) by the hub. */
+  private holding = false
+  private releasing = false
+  private readonly mergeWithinTick: boolean
+  private readonly scheduleRelease: (fn: () => void) => void
 
   private readonly onPortMessage = (event: { data: unknown }): void => this.receive(event.data)
   private readonly onPortClose = (): void => this.teardown()
@@ -61,12 +75,18 @@ export class MessagePortHostTransport implements HostTransport, Disposable {
     this.highWaterBytes = options.highWaterBytes ?? 1024 * 1024
     this.highWaterMessages = Math.max(1, options.highWaterMessages ?? 4096)
     this.sizes = new Float64Array(this.highWaterMessages)
+    this.mergeWithinTick = options.mergeWithinTick ?? true
+    this.scheduleRelease = options.scheduleRelease ?? ((fn) => void setImmediate(fn))
     port.on('message', this.onPortMessage)
     port.on('close', this.onPortClose)
     port.start()
   }
 
   get writable(): boolean {
+    return !this.holding && this.belowHighWater()
+  }
+
+  private belowHighWater(): boolean {
     return !this.closed && this.outstandingBytes < this.highWaterBytes && this.outstanding < this.highWaterMessages
   }
 
@@ -96,6 +116,22 @@ export class MessagePortHostTransport implements HostTransport, Disposable {
     this.sizes[(this.head + this.outstanding) % this.sizes.length] = size
     this.outstanding++
     this.outstandingBytes += size
+    if (this.mergeWithinTick && !this.holding && !this.releasing) {
+      this.holding = true
+      this.scheduleRelease(this.release)
+    }
+  }
+
+  /** Lets the hub flush what it queued (and merged) during the tick. */
+  private readonly release = (): void => {
+    this.holding = false
+    if (!this.belowHighWater()) return // the window's ack brings the drain
+    this.releasing = true
+    try {
+      this.drainEmitter.fire()
+    } finally {
+      this.releasing = false
+    }
   }
 
   close(_reason: string): void {
@@ -127,7 +163,7 @@ export class MessagePortHostTransport implements HostTransport, Disposable {
       this.options.onMalformedAck?.(raw)
       return
     }
-    const wasWritable = this.writable
+    const wasWritable = this.belowHighWater()
     // A window cannot acknowledge more than it was sent; the excess is ignored.
     let count = Math.min(parsed, this.outstanding)
     const capacity = this.sizes.length
@@ -137,6 +173,7 @@ export class MessagePortHostTransport implements HostTransport, Disposable {
       this.outstanding--
     }
     if (this.outstanding === 0) this.outstandingBytes = 0 // no float drift
+    // While holding, the release drains instead.
     if (!wasWritable && this.writable) this.drainEmitter.fire()
   }
 

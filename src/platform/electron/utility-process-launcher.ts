@@ -17,9 +17,9 @@ export function agentServiceName(agentId: string): string {
 
 /**
  * Starts agents as Electron utility processes (PROTOCOL.md §6). Must be used after
- * `app` is ready. `app`'s `child-process-gone` is matched to a live agent by its
- * `serviceName` to record why it died, and to end an agent whose launch failed
- * without an `exit` event.
+ * `app` is ready. `app`'s `child-process-gone` is matched to a live agent by the
+ * `serviceName` it was forked with, to record why it died, and to end an agent
+ * whose launch failed without an `exit` event.
  */
 export class UtilityProcessLauncher implements ProcessLauncher, Disposable {
   private readonly live = new Map<string, UtilityAgentProcess>()
@@ -43,6 +43,10 @@ export class UtilityProcessLauncher implements ProcessLauncher, Disposable {
     const agent = new UtilityAgentProcess(child, this.killPid, () => {
       if (this.live.get(serviceName) === agent) this.live.delete(serviceName)
     })
+    // A fatal V8 error; `exit` follows. Unheard, the EventEmitter would throw it in main.
+    child.on('error', (type: string, location: string) => {
+      this.logger.error('agent process error', { service: serviceName, type, location })
+    })
     this.live.set(serviceName, agent)
     return agent
   }
@@ -54,11 +58,13 @@ export class UtilityProcessLauncher implements ProcessLauncher, Disposable {
   }
 
   private childGone(details: Details): void {
-    if (details.type !== 'Utility' || details.serviceName === undefined) return
-    const agent = this.live.get(details.serviceName)
+    // Electron reports the fork's `serviceName` option as `details.name`; its
+    // `details.serviceName` is the non-localized service type (node.mojom.NodeService).
+    if (details.type !== 'Utility' || details.name === undefined) return
+    const agent = this.live.get(details.name)
     if (!agent) return
     this.logger.warn('agent process gone', {
-      service: details.serviceName,
+      service: details.name,
       reason: details.reason,
       exit_code: details.exitCode,
     })

@@ -17,6 +17,7 @@ if (!detected.ok) {
   const environment = detected.environment
   const controller = new AppController(environment.bridge, {
     ...(environment.onDidClose && { onDidClose: environment.onDidClose }),
+    ...(environment.onDidReconnect && { onDidReconnect: environment.onDidReconnect }),
   })
   void controller.start()
   root.render(

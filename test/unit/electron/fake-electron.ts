@@ -107,7 +107,7 @@ export class FakeWebContents extends EventEmitter {
     this.emit('did-finish-load', { preventDefault() {} })
   }
 
-  /** A navigation starts (a reload is a main-frame, cross-document navigation). */
+  /** A navigation starts (a reload is a main-frame, cross-document navigation); it may still be vetoed. */
   startNavigation(details: { url?: string; isMainFrame?: boolean; isSameDocument?: boolean } = {}): void {
     this.emit('did-start-navigation', {
       url: details.url ?? this.url,
@@ -117,8 +117,44 @@ export class FakeWebContents extends EventEmitter {
     })
   }
 
+  /**
+   * A navigation commits. As in Electron, `did-navigate` is only for the main
+   * frame's cross-document navigations; in-page ones get `did-navigate-in-page`,
+   * subframes `did-frame-navigate`.
+   */
+  commitNavigation(details: { url?: string; isMainFrame?: boolean; isSameDocument?: boolean } = {}): void {
+    const url = details.url ?? this.url
+    const isMainFrame = details.isMainFrame ?? true
+    if (details.isSameDocument) this.emit('did-navigate-in-page', { preventDefault() {} }, url, isMainFrame)
+    else if (!isMainFrame) this.emit('did-frame-navigate', { preventDefault() {} }, url, 200, 'OK', false)
+    else this.emit('did-navigate', { preventDefault() {} }, url, 200, 'OK')
+  }
+
+  /**
+   * The page asks to navigate (a link, `location = …`): `did-start-navigation`,
+   * then `will-navigate`, whose `preventDefault()` vetoes it; otherwise it
+   * commits and loads. Returns whether it happened.
+   */
+  pageNavigation(url: string): boolean {
+    this.startNavigation({ url })
+    let vetoed = false
+    this.emit('will-navigate', {
+      url,
+      isMainFrame: true,
+      isSameDocument: false,
+      preventDefault() {
+        vetoed = true
+      },
+    })
+    if (vetoed) return false
+    this.commitNavigation({ url })
+    this.finishLoad(url)
+    return true
+  }
+
   reload(): void {
     this.startNavigation()
+    this.commitNavigation()
     this.finishLoad()
   }
 
@@ -219,6 +255,26 @@ export class FakeUtilityProcess extends EventEmitter {
   exit(code: number): void {
     this.pid = undefined
     this.emit('exit', code)
+  }
+
+  /**
+   * `app`'s `child-process-gone` for this process, shaped as Electron 45 reports a
+   * utility process: the fork's `serviceName` option arrives as `details.name`,
+   * `details.serviceName` is the service type.
+   */
+  goneFromApp(reason: string, exitCode: number): void {
+    app.emit('child-process-gone', { preventDefault() {} }, {
+      type: 'Utility',
+      serviceName: 'node.mojom.NodeService',
+      name: this.options.serviceName,
+      reason,
+      exitCode,
+    })
+  }
+
+  /** A fatal V8 error in the child (`exit` follows in Electron). */
+  fatalError(): void {
+    this.emit('error', 'FatalError', 'v8::Isolate', '{"report":true}')
   }
 }
 

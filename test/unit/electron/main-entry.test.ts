@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -112,6 +113,19 @@ describe('src/main/index.ts', () => {
     const last = { preventDefault: vi.fn() }
     electron.app.emit('before-quit', last) // app.exit's own quit goes through
     expect(last.preventDefault).not.toHaveBeenCalled()
+  })
+
+  it("the log's last line is on disk before the process exits", async () => {
+    await start()
+    let logAtExit = ''
+    electron.app.exit.mockImplementation(() => {
+      logAtExit = readFileSync(join(userData, 'logs', 'main.log'), 'utf8')
+    })
+    electron.app.emit('before-quit', { preventDefault: vi.fn() })
+    await vi.waitFor(() => expect(appHub.shutdown).toHaveBeenCalledTimes(1))
+    appHub.finishShutdown()
+    await vi.waitFor(() => expect(electron.app.exit).toHaveBeenCalledWith(0))
+    expect(logAtExit).toContain('"message":"CarHost exiting"')
   })
 
   it('quits when the last window closes (except on macOS)', async () => {

@@ -34,9 +34,10 @@ class ScriptedPort extends EventEmitter implements MainPortLike {
 
 const ack = (count: unknown) => ({ jsonrpc: '2.0', method: 'host.ack', params: { count } })
 
+/** Per-tick merging is off unless a test asks for it: these tests count acks and sizes within one tick. */
 function setup(options: ConstructorParameters<typeof MessagePortHostTransport>[1] = {}) {
   const port = new ScriptedPort()
-  const transport = new MessagePortHostTransport(port, options)
+  const transport = new MessagePortHostTransport(port, { mergeWithinTick: false, ...options })
   const received: unknown[] = []
   const drains = vi.fn()
   const disconnects = vi.fn()
@@ -54,6 +55,45 @@ describe('MessagePortHostTransport', () => {
     expect(port.posted).toEqual([{ jsonrpc: '2.0', id: 1, result: {} }])
     port.receive({ jsonrpc: '2.0', id: 7, method: 'agents.list' })
     expect(received).toEqual([{ jsonrpc: '2.0', id: 7, method: 'agents.list' }])
+  })
+
+  it("holds back after a tick's first message, so the hub merges the rest, and drains when the tick ends", () => {
+    const releases: Array<() => void> = []
+    const { port, transport, drains } = setup({ mergeWithinTick: true, scheduleRelease: (fn) => releases.push(fn) })
+    expect(transport.writable).toBe(true)
+    transport.send({ n: 1 }, 10)
+    expect(port.posted).toHaveLength(1)
+    expect(transport.writable).toBe(false) // the rest of this tick waits in the hub's outbox
+    expect(releases).toHaveLength(1)
+    port.receive(ack(1)) // an ack within the tick does not end the hold
+    expect(drains).not.toHaveBeenCalled()
+    const flushed: number[] = []
+    drains.mockImplementation(() => {
+      // What the hub does on drain: it sends its queue while writable, in one go.
+      for (let i = 2; i <= 4 && transport.writable; i++) {
+        transport.send({ n: i }, 10)
+        flushed.push(i)
+      }
+    })
+    releases.shift()!()
+    expect(drains).toHaveBeenCalledTimes(1)
+    expect(flushed).toEqual([2, 3, 4]) // sends during the release do not hold again
+    expect(releases).toHaveLength(0)
+    transport.send({ n: 5 }, 10) // the next tick's first message
+    expect(transport.writable).toBe(false)
+    expect(releases).toHaveLength(1)
+  })
+
+  it('a release while the window is behind leaves the drain to its ack', () => {
+    const releases: Array<() => void> = []
+    const { port, transport, drains } = setup({ mergeWithinTick: true, highWaterBytes: 10, scheduleRelease: (fn) => releases.push(fn) })
+    transport.send({ n: 1 }, 10)
+    releases.shift()!()
+    expect(drains).not.toHaveBeenCalled()
+    expect(transport.writable).toBe(false)
+    port.receive(ack(1))
+    expect(drains).toHaveBeenCalledTimes(1)
+    expect(transport.writable).toBe(true)
   })
 
   it('stops being writable at the byte high-water mark and drains on host.ack', () => {
@@ -189,7 +229,7 @@ describe('MessagePortHostTransport with the hub and the preload client', () => {
     })
   }
 
-  async function connectWindow(highWaterBytes: number, behaviours = {}) {
+  async function connectWindow(highWaterBytes: number, behaviours = {}, mergeWithinTick = true) {
     const launcher = new FakeLauncher({ echo: scriptedAgent(), ...behaviours })
     const hub = new Hub({ agents: [agentSpec('echo')], launcher, clock: new ManualClock() })
     await hub.start()
@@ -199,7 +239,7 @@ describe('MessagePortHostTransport with the hub and the preload client', () => {
       channel.port2.close()
       hub.dispose()
     })
-    const transport = new MessagePortHostTransport(mainPort(channel.port1), { highWaterBytes })
+    const transport = new MessagePortHostTransport(mainPort(channel.port1), { highWaterBytes, mergeWithinTick })
     hub.connectHost(transport)
     const ticks: Array<() => void> = []
     const client = new HubPortClient({
@@ -215,6 +255,25 @@ describe('MessagePortHostTransport with the hub and the preload client', () => {
     return { hub, launcher, transport, client, runTicks }
   }
 
+  it("merges one tick's tokens of a session into one message for the window", async () => {
+    const { hub, launcher, transport, client, runTicks } = await connectWindow(1024 * 1024)
+    const tokens: string[] = []
+    client.onNotification(({ method, params }) => {
+      const p = params as { kind: string; delta?: string }
+      if (method === 'agents.chat.event' && p.kind === 'token') tokens.push(p.delta!)
+    })
+    await client.request('agents.chat', { agent_id: 'echo', prompt: 'hi', session_id: 's1' })
+    runTicks()
+    await vi.waitFor(() => expect(transport.unacknowledged).toBe(0))
+    const agent = launcher.latest('echo')
+    for (let i = 0; i < 40; i++) agent.send(agentEvent('s1', { kind: 'token', delta: `t${i} ` }))
+    const expected = Array.from({ length: 40 }, (_, i) => `t${i} `).join('')
+    await vi.waitFor(() => expect(tokens.join('')).toBe(expected))
+    expect(tokens.length).toBeLessThan(40)
+    expect(transport.unacknowledged).toBe(tokens.length) // one port message per merged token event
+    expect(hub.stats().events_merged).toBeGreaterThan(0)
+  })
+
   it('answers requests from the page through the port', async () => {
     const { client } = await connectWindow(1024 * 1024)
     const result = (await client.request('agents.list', {})) as { agents: Array<{ id: string; status: string }> }
@@ -222,7 +281,8 @@ describe('MessagePortHostTransport with the hub and the preload client', () => {
   })
 
   it('a window that stops acknowledging makes the hub queue and merge; acks flush it in order', async () => {
-    const { hub, launcher, transport, client, runTicks } = await connectWindow(600)
+    // Without per-tick merging, so that only the window's lag makes the hub queue.
+    const { hub, launcher, transport, client, runTicks } = await connectWindow(600, {}, false)
     const tokens: string[] = []
     client.onNotification(({ method, params }) => {
       const p = params as { kind: string; delta?: string }

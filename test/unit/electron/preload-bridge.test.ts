@@ -48,10 +48,10 @@ describe('preload (src/preload/index.ts)', () => {
     return main
   }
 
-  it('exposes exactly window.carhost = {request, onNotification}', () => {
+  it('exposes exactly window.carhost = {request, onNotification, onDidClose, onDidReconnect}', () => {
     expect(electron.contextBridge.exposeInMainWorld).toHaveBeenCalledTimes(1)
     expect(electron.contextBridge.exposeInMainWorld.mock.calls[0]![0]).toBe('carhost')
-    expect(Object.keys(carhost).sort()).toEqual(['onNotification', 'request'])
+    expect(Object.keys(carhost).sort()).toEqual(['onDidClose', 'onDidReconnect', 'onNotification', 'request'])
     expect(typeof carhost.request).toBe('function')
     expect(typeof carhost.onNotification).toBe('function')
   })
@@ -158,6 +158,38 @@ describe('preload (src/preload/index.ts)', () => {
     main.channel.port1.close()
     await expect(pending).rejects.toMatchObject({ code: -32603 })
     await expect(carhost.request('agents.list', {})).rejects.toMatchObject({ code: -32603 })
+  })
+
+  it('when the hub closes the port, the page hears it, the preload asks main for a new port, and the page hears it arrive', async () => {
+    const main = connect()
+    const closes: unknown[] = []
+    let reconnects = 0
+    carhost.onDidClose!((error) => closes.push(error))
+    carhost.onDidReconnect!(() => reconnects++)
+    const pending = carhost.request('agents.chat', { agent_id: 'echo', prompt: 'p' })
+    await vi.waitFor(() => expect(main.requests()).toHaveLength(1))
+    main.channel.port1.close()
+    await expect(pending).rejects.toEqual({ code: -32603, message: 'the hub closed the connection' })
+    await vi.waitFor(() => expect(closes).toEqual([{ code: -32603, message: 'the hub closed the connection' }]))
+    expect(electron.ipcRenderer.send).toHaveBeenCalledWith('carhost:reconnect')
+    expect(reconnects).toBe(0)
+
+    const next = connect() // main answers with a fresh port
+    expect(reconnects).toBe(1)
+    const again = carhost.request('host.subscribe', {})
+    await vi.waitFor(() => expect(next.requests()).toHaveLength(1))
+    next.post({ jsonrpc: '2.0', id: (next.requests()[0] as { id: number }).id, result: { agents: [] } })
+    await expect(again).resolves.toEqual({ agents: [] })
+  })
+
+  it('rejections reach the page as plain {code, message, data} objects (an Error loses them at the context bridge)', async () => {
+    const main = connect()
+    const request = carhost.request('agents.list', {})
+    await vi.waitFor(() => expect(main.requests()).toHaveLength(1))
+    main.post({ jsonrpc: '2.0', id: (main.requests()[0] as { id: number }).id, error: { code: -32010, message: 'unknown agent' } })
+    const error: unknown = await request.catch((e: unknown) => e)
+    expect(error).not.toBeInstanceOf(Error)
+    expect(error).toEqual({ code: -32010, message: 'unknown agent' })
   })
 })
 

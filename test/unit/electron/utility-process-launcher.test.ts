@@ -97,10 +97,11 @@ describe('UtilityProcessLauncher', () => {
   })
 
   it('ends an agent whose launch failed when only child-process-gone reports it', () => {
-    const { child, exits, events } = launch()
-    app.emit('child-process-gone', {}, { type: 'Utility', serviceName: 'agent-other', reason: 'launch-failed', exitCode: 1 })
+    const { launcher, child, exits, events } = launch()
+    launcher.launch({ ...spec, id: 'other' })
+    forked.at(-1)!.goneFromApp('launch-failed', 1)
     expect(exits).toEqual([])
-    app.emit('child-process-gone', {}, { type: 'Utility', serviceName: 'agent-echo', reason: 'launch-failed', exitCode: 2 })
+    child.goneFromApp('launch-failed', 2)
     expect(exits).toEqual([{ code: 2, signal: null }])
     child.exit(2) // a late 'exit' is not reported twice
     child.spawn(5)
@@ -111,10 +112,20 @@ describe('UtilityProcessLauncher', () => {
   it('a crash reported by child-process-gone does not end a running agent before its exit event', () => {
     const { child, exits } = launch()
     child.spawn(10)
-    app.emit('child-process-gone', {}, { type: 'Utility', serviceName: 'agent-echo', reason: 'crashed', exitCode: 11 })
+    child.goneFromApp('crashed', 11)
     expect(exits).toEqual([])
     child.exit(11)
     expect(exits).toEqual([{ code: 11, signal: null }])
+  })
+
+  it('logs a fatal error of the process instead of letting it throw in main', () => {
+    const logger = { debug: vi.fn(), info: vi.fn(), warn: vi.fn(), error: vi.fn() }
+    const { child, exits } = launch({ logger })
+    child.spawn(13)
+    expect(() => child.fatalError()).not.toThrow()
+    expect(logger.error).toHaveBeenCalledWith('agent process error', expect.objectContaining({ service: 'agent-echo', type: 'FatalError' }))
+    child.exit(134)
+    expect(exits).toEqual([{ code: 134, signal: null }])
   })
 
   it('dispose stops listening to app and kills what still runs', () => {

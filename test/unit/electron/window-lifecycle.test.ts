@@ -1,6 +1,9 @@
 import type { MessagePort } from 'node:worker_threads'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import type { BrowserWindow as ElectronBrowserWindow, WebContents } from 'electron'
 import { ManualClock } from '../../support/manual-clock.js'
+import { silentLogger } from '../../../src/hub/logger.js'
+import { hardenWebContents } from '../../../src/main/security.js'
 import { Hub } from '../../../src/hub/hub.js'
 import { WindowManager } from '../../../src/main/windows.js'
 import { windowSecurityPreferences } from '../../../src/main/security-policy.js'
@@ -104,6 +107,8 @@ describe('CarHost windows as hub hosts', () => {
     expect(hub.stats().sessions_active).toBe(1)
 
     window.webContents.startNavigation() // reload begins
+    expect(hub.stats().hosts_connected).toBe(1) // it could still be vetoed
+    window.webContents.commitNavigation()
     expect(hub.stats().hosts_connected).toBe(0)
     expect(hub.stats().sessions_active).toBe(0)
     await vi.waitFor(() => expect(cancelsSentToAgent()).toEqual(['before-reload']))
@@ -132,8 +137,39 @@ describe('CarHost windows as hub hosts', () => {
   it('in-page navigation and subframe navigation keep the connection', () => {
     const window = openLoaded()
     window.webContents.startNavigation({ isSameDocument: true })
+    window.webContents.commitNavigation({ isSameDocument: true })
     window.webContents.startNavigation({ isMainFrame: false })
+    window.webContents.commitNavigation({ isMainFrame: false })
     expect(hub.stats().hosts_connected).toBe(1)
+  })
+
+  it('a navigation that security vetoes keeps the page connected', async () => {
+    const window = openLoaded()
+    hardenWebContents(window.webContents as unknown as WebContents, silentLogger, () => {})
+    const page = pageOf(window)
+    expect(window.webContents.pageNavigation('https://evil.example/')).toBe(false)
+    expect(hub.stats().hosts_connected).toBe(1)
+    await expect(page.client.request('agents.list', {})).resolves.toMatchObject({ agents: [{ id: 'echo' }] })
+  })
+
+  it('a page whose link the hub closed gets a new one when its preload asks, and can chat again', async () => {
+    const window = openLoaded()
+    const page = pageOf(window)
+    const link = manager.linkOf(window as unknown as ElectronBrowserWindow)!
+    const closes: unknown[] = []
+    page.client.onDidCloseLink((error) => closes.push(error))
+    await page.client.request('agents.chat', { agent_id: 'echo', prompt: 'hi', session_id: 'cut' })
+    createdChannels.at(-1)!.port1.close() // the hub side closes the port (hard cap, restart)
+    await vi.waitFor(() => expect(closes).toHaveLength(1))
+    expect(link.isConnected).toBe(false)
+    expect(hub.stats().sessions_active).toBe(0)
+
+    manager.reconnect(window.webContents as unknown as WebContents) // what the preload's IPC asks for
+    expect(link.isConnected).toBe(true)
+    const again = pageOf(window)
+    await expect(again.client.request('agents.list', {})).resolves.toMatchObject({ agents: [{ id: 'echo' }] })
+    manager.reconnect(window.webContents as unknown as WebContents) // a live link is kept
+    expect(portCalls(window.webContents)).toHaveLength(2)
   })
 
   it('a crashed renderer disconnects its host and cancels its sessions', async () => {

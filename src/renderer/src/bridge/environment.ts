@@ -1,9 +1,6 @@
-import type { CarhostBridge } from '../../../protocol/bridge.js'
-import { RpcError } from '../../../protocol/errors.js'
+import { BridgeMethod, type CarhostBridge } from '../../../protocol/bridge.js'
+import { ErrorCode, RpcError } from '../../../protocol/errors.js'
 import { WebSocketBridge, type WebSocketFactory } from './websocket-bridge.js'
-
-/** The method the preload answers itself (it never reaches the hub): opens another CarHost window. */
-export const NewWindowMethod = 'app.newWindow'
 
 /** Where the page runs and how it reaches the hub. */
 export interface HostEnvironment {
@@ -11,8 +8,13 @@ export interface HostEnvironment {
   readonly bridge: CarhostBridge
   /** Another CarHost window (Electron) or another tab on the same hub (browser). */
   openNewWindow(): Promise<void>
-  /** The link to the hub is gone for good. Only the browser's WebSocket can drop; a window's port lives as long as the window. */
+  /**
+   * The link to the hub dropped. A browser tab's WebSocket is gone for good; a
+   * window's preload asks for a new port at once and `onDidReconnect` follows.
+   */
   onDidClose?(listener: (error: RpcError) => void): () => void
+  /** A window has a new link to the hub (a new host: subscribe again). Windows only. */
+  onDidReconnect?(listener: () => void): () => void
   /** Loads the page again with its credentials, for a fresh connection after the old one dropped. */
   reconnect?(): void
 }
@@ -23,17 +25,38 @@ export type DetectResult = { ok: true; environment: HostEnvironment } | { ok: fa
  * Errors cross Electron's context bridge as plain `{code, message, data}` objects
  * (an Error loses its own properties there); give the page real RpcErrors again.
  */
-function withRpcErrors(bridge: CarhostBridge): CarhostBridge {
-  return {
+function toRpcError(error: unknown): unknown {
+  const candidate = error as { code?: unknown; message?: unknown; data?: unknown } | null
+  if (typeof candidate?.code === 'number' && typeof candidate.message === 'string') {
+    return new RpcError(candidate.code, candidate.message, candidate.data)
+  }
+  return error
+}
+
+/** The Electron environment over the preload's `window.carhost`, with RpcErrors restored. */
+function electronEnvironment(preloaded: CarhostBridge): HostEnvironment {
+  const bridge: CarhostBridge = {
     request: (...args) =>
-      bridge.request(...args).catch((error: unknown) => {
-        const candidate = error as { code?: unknown; message?: unknown; data?: unknown } | null
-        if (typeof candidate?.code === 'number' && typeof candidate.message === 'string') {
-          throw new RpcError(candidate.code, candidate.message, candidate.data)
-        }
-        throw error
+      preloaded.request(...args).catch((error: unknown) => {
+        throw toRpcError(error)
       }),
-    onNotification: (listener) => bridge.onNotification(listener),
+    onNotification: (listener) => preloaded.onNotification(listener),
+  }
+  const { onDidClose, onDidReconnect } = preloaded
+  return {
+    kind: 'electron',
+    bridge,
+    openNewWindow: async () => {
+      await bridge.request(BridgeMethod.newWindow)
+    },
+    ...(onDidClose && {
+      onDidClose: (listener: (error: RpcError) => void) =>
+        onDidClose((error) => {
+          const converted = toRpcError(error)
+          listener(converted instanceof RpcError ? converted : new RpcError(ErrorCode.InternalError, 'the hub closed the connection'))
+        }),
+    }),
+    ...(onDidReconnect && { onDidReconnect: (listener: () => void) => onDidReconnect(listener) }),
   }
 }
 
@@ -60,19 +83,7 @@ export function takeTokenFromUrl(win: Window): string | undefined {
  */
 export function detectEnvironment(win: Window = window, createSocket?: WebSocketFactory): DetectResult {
   const preloaded: unknown = Reflect.get(win, 'carhost')
-  if (isBridge(preloaded)) {
-    const bridge = withRpcErrors(preloaded)
-    return {
-      ok: true,
-      environment: {
-        kind: 'electron',
-        bridge,
-        openNewWindow: async () => {
-          await bridge.request(NewWindowMethod)
-        },
-      },
-    }
-  }
+  if (isBridge(preloaded)) return { ok: true, environment: electronEnvironment(preloaded) }
   const token = takeTokenFromUrl(win)
   if (!token) return { ok: false, problem: 'missing_token' }
   const scheme = win.location.protocol === 'https:' ? 'wss' : 'ws'

@@ -1,7 +1,7 @@
 import type { CarhostBridge, HubNotification } from '../../../protocol/bridge.js'
 import { ErrorCode, RpcError } from '../../../protocol/errors.js'
 import { HostMethods } from '../../../protocol/host-api.js'
-import { RpcMessageSchema, type RequestId } from '../../../protocol/jsonrpc.js'
+import { RpcPeer } from '../../../protocol/rpc-peer.js'
 
 /** The part of the DOM WebSocket the bridge uses, so tests can hand in a fake. */
 export interface WebSocketLike {
@@ -24,35 +24,43 @@ export interface WebSocketBridgeOptions {
   createSocket?: WebSocketFactory
 }
 
-interface Pending {
-  method: string
-  resolve(value: unknown): void
-  reject(error: unknown): void
-}
-
 const OPEN = 1
 
 /**
- * `window.carhost` for a browser tab: JSON-RPC 2.0 over the headless hub's
- * WebSocket, one JSON text per frame. The first request is always
- * `session.auth`; requests made before it succeeds wait for it, and fail with
- * its error if it does not.
+ * `window.carhost` for a browser tab: the shared JSON-RPC core (`RpcPeer`) over
+ * the headless hub's WebSocket, one JSON text per frame. The first request is
+ * always `session.auth` (PROTOCOL.md §2); requests made before it succeeds wait
+ * for it, and fail with its error if it does not.
  */
 export class WebSocketBridge implements CarhostBridge {
   private readonly socket: WebSocketLike
-  private readonly pending = new Map<RequestId, Pending>()
+  private readonly peer: RpcPeer
   /** Frames of requests made before authentication, sent once it succeeds. */
   private waiting: string[] = []
   private readonly notificationListeners = new Set<(notification: HubNotification) => void>()
-  private readonly closeListeners = new Set<(error: RpcError) => void>()
-  private nextId = 1
   private authenticated = false
-  private closedWith: RpcError | undefined
+  /** True only while `session.auth` itself is being sent: it goes ahead of everything waiting. */
+  private sendingAuth = false
   private statusValue: BridgeStatus = 'connecting'
   /** The hub's id for this connection, from `session.auth`. */
   clientId: string | undefined
 
   constructor(private readonly options: WebSocketBridgeOptions) {
+    this.peer = new RpcPeer({
+      send: (message) => {
+        const frame = JSON.stringify(message)
+        if (!this.authenticated && !this.sendingAuth && !('result' in message || 'error' in message)) this.waiting.push(frame)
+        else if (this.socket.readyState === OPEN) this.socket.send(frame)
+      },
+      requestTimeoutMs: 0,
+      handleNotification: (method, params) => this.notify({ method, params }),
+      // The hub could not read one of our requests; it cannot be matched to a caller.
+      handleUnmatchedError: (error) => console.warn(`carhost: hub error without id: ${error.message}`),
+    })
+    this.peer.onDidClose(() => {
+      this.statusValue = 'closed'
+      this.waiting = []
+    })
     this.socket = (options.createSocket ?? ((url) => new WebSocket(url)))(options.url)
     this.socket.onopen = () => this.authenticate()
     this.socket.onmessage = (event) => this.receive(event.data)
@@ -66,8 +74,7 @@ export class WebSocketBridge implements CarhostBridge {
   }
 
   request(method: string, params?: unknown): Promise<unknown> {
-    if (this.closedWith) return Promise.reject(this.closedWith)
-    return this.send(method, params, !this.authenticated)
+    return this.peer.request(method, params)
   }
 
   onNotification(listener: (notification: HubNotification) => void): () => void {
@@ -80,12 +87,13 @@ export class WebSocketBridge implements CarhostBridge {
    * later requests fail with (code -32001 when authentication failed).
    */
   onDidClose(listener: (error: RpcError) => void): () => void {
-    if (this.closedWith) {
-      listener(this.closedWith)
+    const closed = this.peer.closeError
+    if (closed) {
+      listener(closed)
       return () => {}
     }
-    this.closeListeners.add(listener)
-    return () => this.closeListeners.delete(listener)
+    const subscription = this.peer.onDidClose(listener)
+    return () => subscription.dispose()
   }
 
   dispose(): void {
@@ -93,29 +101,16 @@ export class WebSocketBridge implements CarhostBridge {
     this.closed('closed by the page')
   }
 
-  private send(method: string, params: unknown, hold: boolean): Promise<unknown> {
-    const id = this.nextId++
-    const frame = JSON.stringify(params === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params })
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { method, resolve, reject })
-      if (hold) {
-        this.waiting.push(frame)
-        return
-      }
-      try {
-        this.socket.send(frame)
-      } catch (error) {
-        this.pending.delete(id)
-        reject(new RpcError(ErrorCode.InternalError, error instanceof Error ? error.message : 'send failed'))
-      }
-    })
-  }
-
   private authenticate(): void {
-    if (this.closedWith) return
+    if (this.peer.closeError) return
     this.statusValue = 'open'
-    // Sent ahead of anything waiting: the hub refuses any other first message.
-    const auth = this.send('session.auth', { host_token: this.options.token }, false)
+    this.sendingAuth = true
+    let auth: Promise<unknown>
+    try {
+      auth = this.peer.request('session.auth', { host_token: this.options.token })
+    } finally {
+      this.sendingAuth = false
+    }
     auth.then(
       (result) => {
         const parsed = HostMethods['session.auth'].result.safeParse(result)
@@ -143,38 +138,9 @@ export class WebSocketBridge implements CarhostBridge {
       console.warn('carhost: ignored a frame that is not JSON')
       return
     }
-    if (Array.isArray(raw)) for (const item of raw) this.handle(item)
-    else this.handle(raw)
-  }
-
-  private handle(raw: unknown): void {
-    const parsed = RpcMessageSchema.safeParse(raw)
-    if (!parsed.success) {
-      console.warn('carhost: ignored a malformed JSON-RPC message')
-      return
+    for (const item of Array.isArray(raw) ? raw : [raw]) {
+      if (!this.peer.receive(item)) console.warn('carhost: ignored a malformed JSON-RPC message')
     }
-    const message = parsed.data
-    if ('method' in message) {
-      if (message.id === undefined || message.id === null) {
-        this.notify({ method: message.method, params: message.params })
-      } else if (this.socket.readyState === OPEN) {
-        // A host serves no methods.
-        this.socket.send(
-          JSON.stringify({ jsonrpc: '2.0', id: message.id, error: { code: ErrorCode.MethodNotFound, message: `method not found: ${message.method}` } }),
-        )
-      }
-      return
-    }
-    if (message.id === null) {
-      // The hub could not read one of our requests; it cannot be matched to a caller.
-      if ('error' in message) console.warn(`carhost: hub error without id: ${message.error.message}`)
-      return
-    }
-    const pending = this.pending.get(message.id)
-    if (!pending) return
-    this.pending.delete(message.id)
-    if ('error' in message) pending.reject(RpcError.from(message.error))
-    else pending.resolve(message.result)
   }
 
   private notify(notification: HubNotification): void {
@@ -189,25 +155,11 @@ export class WebSocketBridge implements CarhostBridge {
 
   /** Authentication failed: every caller gets its error, and the connection is closed. */
   private fail(error: RpcError): void {
-    this.rejectAll(error)
+    this.peer.close(error)
     this.socket.close(4001, 'not authenticated')
-    this.closed(error.message, error)
   }
 
-  private closed(reason: string, error = new RpcError(ErrorCode.InternalError, `disconnected from the hub: ${reason}`)): void {
-    if (this.closedWith) return
-    this.closedWith = error
-    this.statusValue = 'closed'
-    this.rejectAll(error)
-    for (const listener of [...this.closeListeners]) listener(error)
-    this.closeListeners.clear()
-  }
-
-  private rejectAll(error: RpcError): void {
-    this.waiting = []
-    for (const [id, pending] of this.pending) {
-      this.pending.delete(id)
-      pending.reject(error)
-    }
+  private closed(reason: string): void {
+    this.peer.close(new RpcError(ErrorCode.InternalError, `disconnected from the hub: ${reason}`))
   }
 }

@@ -10,7 +10,7 @@ import { ChatStore, type ChatFailure } from './chat-store.js'
 import { randomId } from './ids.js'
 import { ValueStore } from './value-store.js'
 
-export type ConnectionStatus = 'connecting' | 'ready' | 'closed' | 'failed'
+export type ConnectionStatus = 'connecting' | 'ready' | 'reconnecting' | 'closed' | 'failed'
 
 export interface ConnectionState {
   readonly status: ConnectionStatus
@@ -21,8 +21,10 @@ export interface AppControllerOptions {
   chat?: ChatStore
   agents?: AgentStore
   newId?: (prefix: string) => string
-  /** The link to the hub dropped for good (see HostEnvironment.onDidClose). */
+  /** The link to the hub dropped (see HostEnvironment.onDidClose). */
   onDidClose?: (listener: (error: RpcError) => void) => () => void
+  /** A new link after a drop (windows only): the controller subscribes again. */
+  onDidReconnect?: (listener: () => void) => () => void
 }
 
 /** What `send` made of a prompt the hub never saw. */
@@ -41,6 +43,8 @@ export class AppController {
   private readonly newId: (prefix: string) => string
   private readonly cleanups: Array<() => void> = []
   private started = false
+  /** The bridge gets a new link by itself after a drop (a window's preload). */
+  private readonly reconnects: boolean
 
   constructor(
     private readonly bridge: CarhostBridge,
@@ -50,7 +54,9 @@ export class AppController {
     this.chat = options.chat ?? new ChatStore({ newConversationId: () => this.newId('conv') })
     this.agents = options.agents ?? new AgentStore()
     this.client = new HostClient((method, params) => bridge.request(method, params))
+    this.reconnects = options.onDidReconnect !== undefined
     if (options.onDidClose) this.cleanups.push(options.onDidClose((error) => this.lost(error)))
+    if (options.onDidReconnect) this.cleanups.push(options.onDidReconnect(() => void this.subscribe()))
   }
 
   /** Subscribes to the hub; resolves once the agent list is in (or the hub refused). */
@@ -59,13 +65,22 @@ export class AppController {
     this.started = true
     this.cleanups.push(this.bridge.onNotification((n) => this.receive(n)))
     if (this.chat.getSnapshot().conversations.length === 0) this.chat.createConversation(null)
+    await this.subscribe()
+  }
+
+  /** `host.subscribe` on the current link: at start, and again on each new link (a new host, PROTOCOL.md §7). */
+  private async subscribe(): Promise<void> {
     try {
       const snapshot = await this.client.call('host.subscribe')
       if (this.agents.reset(snapshot.agents, snapshot.event_sequence) === 'resync') void this.resyncAgents()
       this.adoptDefaultAgent()
-      if (this.connection.getSnapshot().status === 'connecting') this.connection.set({ status: 'ready' })
+      const status = this.connection.getSnapshot().status
+      if (status === 'connecting' || status === 'reconnecting') this.connection.set({ status: 'ready' })
     } catch (error) {
-      this.connection.set({ status: 'failed', message: connectionMessage(error) })
+      // A link that dropped again meanwhile reports itself through onDidClose.
+      if (this.connection.getSnapshot().status !== 'reconnecting') {
+        this.connection.set({ status: 'failed', message: connectionMessage(error) })
+      }
     }
   }
 
@@ -102,7 +117,7 @@ export class AppController {
     if (!conversation) return 'no_agent'
     if (conversation.activeSessionId) return 'busy'
     const status = this.connection.getSnapshot().status
-    if (status === 'closed' || status === 'failed') return 'disconnected'
+    if (status === 'closed' || status === 'failed' || status === 'reconnecting') return 'disconnected'
     const agentId = this.agentFor(conversationId)
     if (!agentId) return 'no_agent'
     const sessionId = this.newId('chat')
@@ -202,6 +217,11 @@ export class AppController {
 
   private lost(error: RpcError): void {
     const authFailed = error.code === ErrorCode.NotAuthenticated
+    if (this.reconnects && !authFailed) {
+      this.connection.set({ status: 'reconnecting', message: 'Reconnecting…' })
+      this.chat.failAllLive({ reason: 'connection_lost', message: error.message })
+      return
+    }
     this.connection.set({
       status: authFailed ? 'failed' : 'closed',
       message: authFailed ? connectionMessage(error) : 'The connection to the hub was lost.',

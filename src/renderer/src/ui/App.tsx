@@ -39,10 +39,10 @@ function ConnectionBanner() {
   const connection = useConnection()
   const environment = useEnvironment()
   if (connection.status === 'ready') return null
-  if (connection.status === 'connecting') {
+  if (connection.status === 'connecting' || connection.status === 'reconnecting') {
     return (
       <div className="banner banner--info" role="status">
-        Connecting to the hub…
+        {connection.status === 'connecting' ? 'Connecting to the hub…' : 'Reconnecting…'}
       </div>
     )
   }
