@@ -1,3 +1,4 @@
+import { Emitter } from '../base/event.js'
 import { DisposableStore, type Disposable } from '../base/lifecycle.js'
 import { ErrorCode, RpcError, type RpcErrorObject } from '../protocol/errors.js'
 import { HostMethods, isHostMethod, type HostMethod } from '../protocol/host-api.js'
@@ -29,7 +30,7 @@ export interface HostConnectionOptions {
   hardCapBytes: number
   /** When set, the first request must be `session.auth` with a token this accepts (§2). */
   authenticate?: (token: string) => boolean
-  /** Bound on requests awaiting an answer; past it the host gets -32603 for new ones. */
+  /** Bound on requests waiting on an agent or a timer (§8); past it the host gets -32603 for new ones. */
   maxInFlight: number
   onMerged(): void
   onOverflow(host: HostConnection): void
@@ -39,10 +40,12 @@ export interface HostConnectionOptions {
 }
 
 type Response = ReturnType<typeof successResponse> | ReturnType<typeof errorResponse>
+type AuthResult = z.infer<(typeof HostMethods)['session.auth']['result']>
 
 /**
- * One connected host: authentication, JSON-RPC dispatch (single and batch), and the
- * outbox every message to it goes through. Disposing it disconnects the host.
+ * One connected host: authentication (the only place that decides it, §2), JSON-RPC
+ * dispatch (single and batch), and the outbox every message to it goes through.
+ * Disposing it disconnects the host.
  */
 export class HostConnection implements HostEndpoint, Disposable {
   readonly outbox: HostOutbox
@@ -51,6 +54,9 @@ export class HostConnection implements HostEndpoint, Disposable {
   private inFlight = 0
   private closed = false
   private readonly store = new DisposableStore()
+  private readonly didAuthenticate = this.store.add(new Emitter<void>())
+  /** Fires once, when a host that had to authenticate has done so (never for a trusted transport). */
+  readonly onDidAuthenticate = this.didAuthenticate.event
 
   constructor(
     private readonly transport: HostTransport,
@@ -80,12 +86,19 @@ export class HostConnection implements HostEndpoint, Disposable {
     return this.closed
   }
 
-  /** Checks a `session.auth` token; a host on a trusted transport is always authenticated. */
-  authenticate(token: string): boolean {
-    if (!this.options.authenticate) return true
-    if (!this.options.authenticate(token)) return false
-    this.authenticated = true
-    return true
+  /**
+   * `session.auth` (§2): the success payload, or -32001 for a token that does not
+   * match. A host on a trusted transport is always authenticated.
+   */
+  authenticate(token: string): AuthResult {
+    if (this.options.authenticate && !this.options.authenticate(token)) {
+      throw new RpcError(ErrorCode.NotAuthenticated, 'not authenticated')
+    }
+    if (!this.authenticated) {
+      this.authenticated = true
+      this.didAuthenticate.fire()
+    }
+    return { ok: true, role: 'host', client_id: this.clientId }
   }
 
   close(reason: string): void {
@@ -125,9 +138,17 @@ export class HostConnection implements HostEndpoint, Disposable {
     const request = parsed.success ? parsed.data : undefined
     if (request?.method === 'session.auth' && request.id !== undefined) {
       const params = HostMethods['session.auth'].params.safeParse(request.params ?? {})
-      if (params.success && this.authenticate(params.data.host_token)) {
-        this.respond(successResponse(request.id, { ok: true, role: 'host', client_id: this.clientId }))
-        return
+      if (params.success) {
+        let result: AuthResult | undefined
+        try {
+          result = this.authenticate(params.data.host_token)
+        } catch {
+          // a wrong token: answered below like any other refused first message
+        }
+        if (result) {
+          this.respond(successResponse(request.id, result))
+          return
+        }
       }
     }
     this.respond(errorResponse(readableId(raw), { code: ErrorCode.NotAuthenticated, message: 'not authenticated' }))
@@ -165,16 +186,20 @@ export class HostConnection implements HostEndpoint, Disposable {
     if (this.inFlight >= this.options.maxInFlight) {
       return fail({ code: ErrorCode.InternalError, message: 'too many requests in flight on this connection' })
     }
-    this.inFlight++
     try {
       const handler = this.options.methods[method] as HostMethodHandler<HostMethod>
-      const result = await handler(this, checked.data as never, { afterResponse: (fn) => hooks.push(fn) })
-      return answer(result)
+      const result = handler(this, checked.data as never, { afterResponse: (fn) => hooks.push(fn) })
+      // §8: only a request that waits (on an agent or a timer) counts towards the bound.
+      if (!isThenable(result)) return answer(result)
+      this.inFlight++
+      try {
+        return answer(await result)
+      } finally {
+        this.inFlight--
+      }
     } catch (error) {
       if (error instanceof RpcError) return fail(error.toJSON())
       return fail({ code: ErrorCode.InternalError, message: 'internal error' })
-    } finally {
-      this.inFlight--
     }
   }
 
@@ -182,6 +207,10 @@ export class HostConnection implements HostEndpoint, Disposable {
     if (this.closed) return
     this.outbox.push(response, responseSize(response))
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
 }
 
 function responseSize(response: object): number {

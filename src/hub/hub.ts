@@ -223,10 +223,7 @@ export class Hub implements Disposable {
   }
 
   private readonly methods: HostMethodTable = {
-    'session.auth': (host, params) => {
-      if (!host.authenticate(params.host_token)) throw new RpcError(ErrorCode.NotAuthenticated, 'not authenticated')
-      return { ok: true, role: 'host', client_id: host.clientId }
-    },
+    'session.auth': (host, params) => host.authenticate(params.host_token),
     'host.subscribe': (host) => {
       host.subscribed = true
       return { client_id: host.clientId, agents: this.supervisor.list(), event_sequence: this.events.lastSequence }

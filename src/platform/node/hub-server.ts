@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net'
 import { networkInterfaces } from 'node:os'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer, type WebSocket } from 'ws'
+import { systemClock, type Clock } from '../../base/clock.js'
 import type { Disposable } from '../../base/lifecycle.js'
 import type { Hub } from '../../hub/hub.js'
 import { silentLogger, type Logger } from '../../hub/logger.js'
@@ -23,8 +24,14 @@ export interface HubServerOptions {
   /** Folder served over HTTP GET (the built renderer); null serves nothing. */
   staticRoot?: string | null
   logger?: Logger
-  /** A socket that has not authenticated by then is closed; default 10 s. */
+  /** A socket that has not authenticated by then is closed; default 10 s (§2). */
   authTimeoutMs?: number
+  /** Unauthenticated sockets open at once; a new one closes the oldest past this. Default 64 (§2). */
+  maxUnauthenticated?: number
+  /** Largest first frame of an unauthenticated socket; default 64 KiB (§2). */
+  preAuthFrameMaxBytes?: number
+  /** Times the authentication deadline; default the system clock. */
+  clock?: Clock
   /** Default 16 MiB (§2). */
   maxPayloadBytes?: number
   /** Per-socket write buffer at which the hub starts queueing (and merging) for that host. */
@@ -45,6 +52,8 @@ export class HubServer implements Disposable {
   private readonly logger: Logger
   private readonly tokenDigest: Buffer
   private readonly allowedHostnames = new Set<string>()
+  /** Sockets yet to authenticate, oldest first (a Set iterates in insertion order). */
+  private readonly unauthenticated = new Set<WebSocketHostTransport>()
   private closing: Promise<void> | undefined
   private listeningPort = 0
 
@@ -69,6 +78,11 @@ export class HubServer implements Disposable {
     const server = createServer()
     const hubServer = new HubServer(options, server)
     server.on('request', (req, res) => {
+      if (!hubServer.isOwnHost(req.headers.host)) {
+        res.writeHead(421, { 'Content-Type': 'text/plain; charset=utf-8', ...hubServer.securityHeaders() })
+        res.end('Misdirected Request\n')
+        return
+      }
       void serveStatic(options.staticRoot ?? null, req, res, hubServer.securityHeaders()).catch(() => res.destroy())
     })
     server.on('upgrade', (req, socket, head) => hubServer.onUpgrade(req, socket, head))
@@ -126,6 +140,25 @@ export class HubServer implements Disposable {
     return port === this.port && this.allowedHostnames.has(url.hostname.toLowerCase())
   }
 
+  /**
+   * §2: true when a request's `Host` header names this server as it listens
+   * (`127.0.0.1:PORT`, `localhost:PORT`, the listening address), so a page on a
+   * DNS-rebound name gets nothing.
+   */
+  isOwnHost(host: string | undefined): boolean {
+    if (host === undefined) return false
+    let url: URL
+    try {
+      url = new URL(`http://${host}`)
+    } catch {
+      return false
+    }
+    // Only the canonical spelling: no user info, path, query, or numbers URL parsing would rewrite.
+    if (url.host !== host.toLowerCase().replace(/:80$/, '') || url.username || url.password) return false
+    const port = url.port === '' ? 80 : Number(url.port)
+    return port === this.port && this.allowedHostnames.has(url.hostname)
+  }
+
   /** Stops accepting, closes every socket (after what it was sent), resolves once all are gone. */
   close(): Promise<void> {
     this.closing ??= this.doClose()
@@ -157,6 +190,11 @@ export class HubServer implements Disposable {
       rejectUpgrade(socket, 503, 'Service Unavailable')
       return
     }
+    if (!this.isOwnHost(req.headers.host)) {
+      this.logger.warn('refused a WebSocket for a foreign Host', { host: String(req.headers.host) })
+      rejectUpgrade(socket, 421, 'Misdirected Request')
+      return
+    }
     // Protocol version 8 clients name their origin in Sec-WebSocket-Origin; both must be ours when present.
     for (const origin of [req.headers.origin, req.headers['sec-websocket-origin']]) {
       if (origin === undefined) continue
@@ -175,35 +213,50 @@ export class HubServer implements Disposable {
       return
     }
     this.sockets.add(ws)
-    let authenticated = false
     const transport = new WebSocketHostTransport(ws, {
-      isAuthenticated: () => authenticated,
+      preAuthFrameMaxBytes: this.options.preAuthFrameMaxBytes ?? PRE_AUTH_FRAME_MAX_BYTES,
       rawSocket,
       ...(this.options.mergeWithinTick === undefined ? {} : { mergeWithinTick: this.options.mergeWithinTick }),
       ...(this.options.highWaterBytes === undefined ? {} : { highWaterBytes: this.options.highWaterBytes }),
     })
-    const authTimer = setTimeout(() => {
-      if (!authenticated) transport.close('authentication timed out', CloseCode.PolicyViolation)
-    }, this.options.authTimeoutMs ?? 10_000)
-    authTimer.unref()
     ws.once('close', (code) => {
-      clearTimeout(authTimer)
       this.sockets.delete(ws)
       this.logger.debug('WebSocket host disconnected', { code })
     })
+    let host
     try {
-      this.options.hub.connectHost(transport, {
-        authenticate: (token) => {
-          if (!this.tokenMatches(token)) return false
-          authenticated = true
-          clearTimeout(authTimer)
-          return true
-        },
-      })
+      host = this.options.hub.connectHost(transport, { authenticate: (token) => this.tokenMatches(token) })
     } catch (error) {
       this.logger.debug('refused a WebSocket host', { error: String(error) })
       transport.close('hub is shutting down', CloseCode.GoingAway)
+      return
     }
+    this.admitUnauthenticated(transport)
+    const deadline = (this.options.clock ?? systemClock).setTimeout(
+      () => transport.shutOut('authentication timed out'),
+      this.options.authTimeoutMs ?? AUTH_TIMEOUT_MS,
+    )
+    const leavePreAuth = () => {
+      deadline.dispose()
+      this.unauthenticated.delete(transport)
+    }
+    host.onDidAuthenticate(() => {
+      leavePreAuth()
+      transport.authenticated()
+    })
+    transport.onDidDisconnect(leavePreAuth)
+  }
+
+  /** §2: room for one more unauthenticated socket, made by closing the oldest ones. */
+  private admitUnauthenticated(transport: WebSocketHostTransport): void {
+    const max = Math.max(1, this.options.maxUnauthenticated ?? MAX_UNAUTHENTICATED)
+    for (const oldest of this.unauthenticated) {
+      if (this.unauthenticated.size < max) break
+      this.unauthenticated.delete(oldest)
+      this.logger.debug('closed the oldest unauthenticated WebSocket to make room')
+      oldest.shutOut('too many unauthenticated connections')
+    }
+    this.unauthenticated.add(transport)
   }
 
   /** Constant-time: both sides are hashed to 32 bytes first, so lengths never differ. */
@@ -239,6 +292,10 @@ export class HubServer implements Disposable {
     }
   }
 }
+
+const AUTH_TIMEOUT_MS = 10_000
+const MAX_UNAUTHENTICATED = 64
+const PRE_AUTH_FRAME_MAX_BYTES = 64 * 1024
 
 function digest(value: string): Buffer {
   return createHash('sha256').update(value, 'utf8').digest()
