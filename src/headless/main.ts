@@ -15,7 +15,7 @@ import { ManifestError, loadManifest } from '../platform/node/manifest-loader.js
 import { isLoopbackHost, parseHeadlessArgs, USAGE, UsageError, type HeadlessOptions } from './options.js'
 import { stderrLogger } from './stderr-logger.js'
 
-/** Exit codes: 0 clean shutdown, 1 runtime failure, 2 bad command line or manifest. */
+/** Exit codes: 0 clean shutdown, 1 runtime failure (the data folder in use included), 2 bad command line or manifest. */
 const EXIT_FAILURE = 1
 const EXIT_USAGE = 2
 
