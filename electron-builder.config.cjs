@@ -1,6 +1,6 @@
 // electron-builder configuration (`npm run dist`). CommonJS because package.json is "type": "module".
 // Only the build output and package.json are packed; electron-builder adds the production
-// dependencies (ws, zod) from node_modules itself. Icons come from build/ (node build/make-icons.mjs).
+// dependencies (pidtree, ws, zod) from node_modules itself. Icons come from build/ (node build/make-icons.mjs).
 
 /** @type {import('electron-builder').Configuration} */
 module.exports = {

@@ -1,5 +1,7 @@
 import { parseArgs } from 'node:util'
 import { z } from 'zod'
+import { isWebSocketUrl } from '../platform/node/hub-endpoint.js'
+import { joinOptionValues } from '../platform/node/option-values.js'
 import { CliError, ExitCode } from './exit-codes.js'
 
 export const USAGE = `Usage: carhost [--url URL] [--token T] [--data-dir DIR] COMMAND
@@ -16,7 +18,8 @@ Options:
   --data-dir DIR   the hub's data folder (default: the desktop app's folder)
   --help           show this help
 
-Exit codes: 0 ok, 1 the chat ended with an error, 2 usage, 3 cannot reach or authenticate to the hub, 130 interrupted.
+Exit codes: 0 ok (also 'watch' ended with Ctrl-C), 1 the chat ended with an error, 2 usage (a bad flag or
+variable), 3 cannot find, read, reach or authenticate to the hub, or lost it, 130 a chat interrupted with Ctrl-C.
 `
 
 const OPTIONS = {
@@ -30,10 +33,7 @@ const OPTIONS = {
 } as const
 
 const GlobalSchema = z.object({
-  url: z
-    .string()
-    .regex(/^wss?:\/\/[^\s]+$/, '--url: must be a ws:// or wss:// URL')
-    .optional(),
+  url: z.string().refine(isWebSocketUrl, '--url: must be a ws:// or wss:// URL').optional(),
   token: z.string().min(1, '--token: must not be empty').optional(),
   'data-dir': z.string().min(1, '--data-dir: must not be empty').optional(),
   help: z.boolean().default(false),
@@ -66,7 +66,7 @@ function usage(message: string): CliError {
 export function parseCommandLine(argv: string[]): ParsedCommandLine {
   let parsed: { values: Record<string, unknown>; positionals: string[] }
   try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: true })
+    parsed = parseArgs({ args: joinOptionValues(argv, OPTIONS), options: OPTIONS, strict: true, allowPositionals: true })
   } catch (error) {
     throw usage((error as Error).message.split('\n', 1)[0]!)
   }

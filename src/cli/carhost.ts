@@ -4,7 +4,8 @@ import { agentsCommand } from './commands/agents.js'
 import { chatCommand } from './commands/chat.js'
 import { watchCommand } from './commands/watch.js'
 import { CliError, ExitCode } from './exit-codes.js'
-import { HubConnection, locateHub } from './hub-connection.js'
+import { HubConnection } from './hub-connection.js'
+import { locateHub } from './hub-location.js'
 import { processIO, type CliIO } from './io.js'
 
 /** `carhost`: the terminal host client. Resolves with the exit code. */

@@ -4,9 +4,9 @@ export const ExitCode = {
   /** The chat ended with an error, or the hub answered a request with one. */
   Failed: 1,
   Usage: 2,
-  /** No hub found, cannot connect, or the token was refused. */
+  /** No hub found, its files unreadable, cannot connect, the token was refused, or the hub went away. */
   Unreachable: 3,
-  /** Ctrl-C during a chat (128 + SIGINT). */
+  /** Ctrl-C during a chat (128 + SIGINT); `watch` is meant to end with Ctrl-C and exits 0. */
   Interrupted: 130,
 } as const
 

@@ -1,4 +1,3 @@
-import { resolve } from 'node:path'
 import WebSocket from 'ws'
 import { Emitter } from '../base/event.js'
 import type { Disposable } from '../base/lifecycle.js'
@@ -8,44 +7,8 @@ import { ErrorCode, RpcError } from '../protocol/errors.js'
 import { HostNotification } from '../protocol/host-api.js'
 import { HostClient } from '../protocol/host-client.js'
 import { RpcPeer } from '../protocol/rpc-peer.js'
-import { defaultDataDir } from '../platform/node/data-dir.js'
-import { readEndpoint } from '../platform/node/hub-endpoint.js'
-import { readToken, TOKEN_ENV } from '../platform/node/host-token.js'
 import { CliError, ExitCode } from './exit-codes.js'
-
-export const URL_ENV = 'CARHOST_URL'
-
-export interface HubLocation {
-  url: string
-  token: string
-}
-
-/**
- * Finds the hub: flags first, then `$CARHOST_URL` / `$CARHOST_TOKEN`, then the
- * files a running hub (headless or the desktop app) keeps in its data dir.
- */
-export async function locateHub(
-  flags: { url?: string | undefined; token?: string | undefined; dataDir?: string | undefined },
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<HubLocation> {
-  const dataDir = resolve(flags.dataDir ?? defaultDataDir(env))
-  let url = flags.url ?? (env[URL_ENV] || undefined)
-  if (url === undefined) {
-    try {
-      url = (await readEndpoint(dataDir))?.url
-    } catch (error) {
-      throw new CliError(ExitCode.Unreachable, (error as Error).message)
-    }
-  }
-  if (url === undefined) {
-    throw new CliError(ExitCode.Unreachable, `no hub found: no --url, no $${URL_ENV}, and no hub-endpoint.json in ${dataDir}`)
-  }
-  const token = flags.token ?? (env[TOKEN_ENV] || undefined) ?? (await readToken(dataDir).catch(() => undefined))
-  if (token === undefined) {
-    throw new CliError(ExitCode.Unreachable, `no host token: no --token, no $${TOKEN_ENV}, and no hub-token in ${dataDir}`)
-  }
-  return { url, token }
-}
+import type { HubLocation } from './hub-location.js'
 
 /**
  * An authenticated WebSocket link to the hub: the shared JSON-RPC core
@@ -96,7 +59,7 @@ export class HubConnection implements Disposable {
     const socket = new WebSocket(location.url, { handshakeTimeout: timeoutMs, perMessageDeflate: false })
     await new Promise<void>((resolveOpen, reject) => {
       const unreachable = (why: string) =>
-        reject(new CliError(ExitCode.Unreachable, `cannot connect to the hub at ${location.url}: ${why}`))
+        reject(new CliError(ExitCode.Unreachable, `cannot connect to the hub at ${location.url} (from ${location.source}): ${why}`))
       socket.once('open', () => resolveOpen())
       socket.once('unexpected-response', (_req, res) => {
         unreachable(`HTTP ${res.statusCode}`)

@@ -7,6 +7,7 @@ import type { Logger } from '../hub/logger.js'
 import type { AgentSpec } from '../protocol/manifest.js'
 import { ChildProcessLauncher } from '../platform/node/child-process-launcher.js'
 import { defaultDataDir } from '../platform/node/data-dir.js'
+import { DataDirInUseError, lockDataDir, type DataDirLock } from '../platform/node/data-dir-lock.js'
 import { removeEndpoint, writeEndpoint } from '../platform/node/hub-endpoint.js'
 import { HubServer } from '../platform/node/hub-server.js'
 import { chooseHostToken, tokenProblem, writeTokenFile, TOKEN_ENV } from '../platform/node/host-token.js'
@@ -14,7 +15,7 @@ import { ManifestError, loadManifest } from '../platform/node/manifest-loader.js
 import { isLoopbackHost, parseHeadlessArgs, USAGE, UsageError, type HeadlessOptions } from './options.js'
 import { stderrLogger } from './stderr-logger.js'
 
-/** Exit codes: 0 clean shutdown, 1 runtime failure, 2 bad command line or manifest. */
+/** Exit codes: 0 clean shutdown, 1 runtime failure (the data folder in use included), 2 bad command line or manifest. */
 const EXIT_FAILURE = 1
 const EXIT_USAGE = 2
 
@@ -67,6 +68,14 @@ async function main(argv: string[]): Promise<void> {
 
   const logger = stderrLogger()
   const dataDir = resolve(options.dataDir ?? defaultDataDir())
+  // One hub per data folder (§2): a second one leaves the first's token and endpoint alone.
+  let lock: DataDirLock
+  try {
+    lock = await lockDataDir(dataDir)
+  } catch (error) {
+    if (error instanceof DataDirInUseError) fail(EXIT_FAILURE, error.message)
+    fail(EXIT_FAILURE, `cannot lock the data folder ${dataDir}: ${(error as Error).message}`)
+  }
   // Written only once the hub listens: a hub that fails to start must not replace a running one's token.
   const token = chooseHostToken({ flag: options.token })
 
@@ -96,7 +105,7 @@ async function main(argv: string[]): Promise<void> {
   }
   if (!isLoopbackHost(options.host)) logger.warn('listening on a non-loopback address; traffic is not encrypted', { host: options.host })
 
-  installShutdown(hub, server, dataDir, logger)
+  installShutdown(hub, server, dataDir, lock, logger)
 
   try {
     if (token.source === 'generated') logger.info('host token written', { file: await writeTokenFile(dataDir, token.token) })
@@ -119,7 +128,7 @@ async function main(argv: string[]): Promise<void> {
 
 let shuttingDown = false
 
-function installShutdown(hub: Hub, server: HubServer, dataDir: string, logger: Logger): void {
+function installShutdown(hub: Hub, server: HubServer, dataDir: string, lock: DataDirLock, logger: Logger): void {
   const stop = (signal: NodeJS.Signals) => {
     if (shuttingDown) {
       logger.warn('second signal: exiting now', { signal })
@@ -132,6 +141,7 @@ function installShutdown(hub: Hub, server: HubServer, dataDir: string, logger: L
       await hub.shutdown()
       await server.close()
       await removeEndpoint(dataDir)
+      lock.dispose()
       logger.info('stopped')
       process.exit(0)
     })().catch((error: unknown) => {

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util'
 import { z } from 'zod'
+import { joinOptionValues } from '../platform/node/option-values.js'
 
 export const USAGE = `Usage: npm run hub -- [options]
 
@@ -80,7 +81,7 @@ const OPTIONS = {
 export function parseHeadlessArgs(argv: string[]): HeadlessOptions {
   let values: Record<string, unknown>
   try {
-    values = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }).values
+    values = parseArgs({ args: joinOptionValues(argv, OPTIONS), options: OPTIONS, strict: true, allowPositionals: false }).values
   } catch (error) {
     throw new UsageError(firstLine((error as Error).message))
   }

@@ -188,6 +188,8 @@ describe.skipIf(!builtOutputExists())('carhost CLI (bin/carhost.js) against a he
     expect(watch.stdout).toMatch(/^\d{4}-\d\d-\d\dT[^ ]+ agent\.status_changed toolbox /m)
     watch.kill('SIGINT')
     expect((await watch.exited).code).toBe(0)
+    // Ctrl-C ends `watch` quietly: the socket it then closes is no news.
+    expect(watch.stderr).toMatch(/^watching \d+ agent\(s\) from event \d+; Ctrl-C to stop\n$/)
   })
 
   it('bad usage: exit 2', async () => {
@@ -195,6 +197,75 @@ describe.skipIf(!builtOutputExists())('carhost CLI (bin/carhost.js) against a he
       const { code, stderr } = await run(['--data-dir', dataDir, ...args])
       expect(code, args.join(' ')).toBe(2)
       expect(stderr, args.join(' ')).toMatch(/^carhost: /)
+    }
+  })
+
+  it('a bad URL is a usage error naming where it came from: --url or $CARHOST_URL, exit 2', async () => {
+    // More shapes of a bad URL: isWebSocketUrl's unit test.
+    for (const url of ['nonsense', 'ws://[']) {
+      const flag = await run(['--url', url, '--token', 't', 'agents'])
+      expect(flag.code, url).toBe(2)
+      expect(flag.stderr, url).toMatch(/^carhost: --url: must be a ws:\/\/ or wss:\/\/ URL\n/)
+
+      const env = await run(['--data-dir', dataDir, 'agents'], cleanEnv({ CARHOST_URL: url }))
+      expect(env.code, url).toBe(2)
+      expect(env.stderr, url).toBe('carhost: $CARHOST_URL: must be a ws:// or wss:// URL\n')
+    }
+  })
+
+  it('a malformed or unreadable hub-endpoint.json or hub-token: exit 3 naming the file', async () => {
+    const broken = join(root, 'broken')
+    mkdirSync(broken)
+    const endpoint = join(broken, 'hub-endpoint.json')
+    for (const [contents, problem] of [
+      ['{"url": "ws://127.0.0.1:1", ', 'is not valid JSON'],
+      ['{"url": "nonsense", "pid": 1}', 'is malformed: url: must be a ws:// or wss:// URL'],
+      ['[]', 'is malformed'],
+    ] as const) {
+      writeFileSync(endpoint, contents)
+      const { code, stderr } = await run(['--data-dir', broken, 'agents'])
+      expect(code, contents).toBe(3)
+      expect(stderr, contents).toContain(`carhost: cannot find the hub: ${endpoint} ${problem}`)
+      expect(stderr.trimEnd().split('\n'), contents).toHaveLength(1)
+    }
+
+    // A hub-token that cannot be read (a folder here: root reads any file).
+    writeFileSync(endpoint, JSON.stringify({ url: running.url, pid: 1 }))
+    mkdirSync(join(broken, 'hub-token'))
+    const token = await run(['--data-dir', broken, 'agents'])
+    expect(token.code).toBe(3)
+    expect(token.stderr).toBe(`carhost: cannot read the host token: cannot read ${join(broken, 'hub-token')}: EISDIR\n`)
+  })
+
+  it('a hub that is gone: exit 3 naming the URL and the file it came from', async () => {
+    const stale = join(root, 'stale')
+    mkdirSync(stale)
+    const port = await freePort()
+    writeFileSync(join(stale, 'hub-endpoint.json'), JSON.stringify({ url: `ws://127.0.0.1:${port}`, pid: 1 }))
+    writeFileSync(join(stale, 'hub-token'), 'x\n')
+    const { code, stderr } = await run(['--data-dir', stale, 'agents'])
+    expect(code).toBe(3)
+    expect(stderr).toBe(`carhost: cannot connect to the hub at ws://127.0.0.1:${port} (from ${join(stale, 'hub-endpoint.json')}): ECONNREFUSED\n`)
+  })
+
+  it('a token beginning with "-" works as --token T and --token=T; watch exits 3 when that hub goes away', async () => {
+    const dashed = '-dash-first-token-0123456789'
+    const other = await startHub(['--port', '0', '--data-dir', join(root, 'dashed'), '--no-builtin-agents', '--token', dashed])
+    try {
+      expect(other.token).toBe(dashed)
+      for (const args of [['--token', dashed], [`--token=${dashed}`]]) {
+        const { code, stdout, stderr } = await run(['--url', other.url, ...args, 'agents', '--json'])
+        expect(code, `${args.join(' ')}: ${stderr}`).toBe(0)
+        expect(JSON.parse(stdout)).toEqual([])
+      }
+      const watch = carhost(['--url', other.url, '--token', dashed, 'watch'])
+      await watch.waitFor(/watching/, 'stderr')
+      other.process.kill('SIGTERM')
+      expect((await watch.exited).code).toBe(3)
+      expect(watch.stderr).toContain('carhost: the hub closed the connection')
+    } finally {
+      other.process.kill('SIGKILL')
+      await other.process.exited
     }
   })
 

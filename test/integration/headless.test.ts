@@ -145,10 +145,13 @@ describe.skipIf(!builtOutputExists())('headless hub (node out/main/headless.js)'
     await connect(running)
     expect(existsSync(join(dataDir, 'hub-token'))).toBe(false)
 
-    const fromEnv = await hub(['--port', '0', '--data-dir', dataDir, '--no-builtin-agents'], cleanEnv({ CARHOST_TOKEN: 'from-the-env-0123456789' }))
+    // Its own folder: the first hub holds `dataDir` (one hub per data folder, §2).
+    const envDataDir = tempDir('data')
+    const fromEnv = await hub(['--port', '0', '--data-dir', envDataDir, '--no-builtin-agents'], cleanEnv({ CARHOST_TOKEN: 'from-the-env-0123456789' }))
     expect(fromEnv.token).toBe('from-the-env-0123456789')
     const c = await connect(fromEnv)
     expect(((await c.call('agents.list')) as { result: { agents: unknown[] } }).result.agents).toEqual([])
+    expect(existsSync(join(envDataDir, 'hub-token'))).toBe(false)
   })
 
   it('--host 0.0.0.0 without --allow-remote: exit 2 with one line', async () => {

@@ -49,6 +49,12 @@ describe('parseHeadlessArgs', () => {
     })
   })
 
+  it('takes a value beginning with "-" as the value of the flag before it', () => {
+    expect(parseHeadlessArgs(['--token', '-abc', '--port', '1']).token).toBe('-abc')
+    expect(parseHeadlessArgs(['--token=-abc']).token).toBe('-abc')
+    expect(parseHeadlessArgs(['--data-dir', '--odd-name', '--no-builtin-agents'])).toMatchObject({ dataDir: '--odd-name', builtinAgents: false })
+  })
+
   it('names the bad flag in one line', () => {
     expect(usageError(['--port', 'x'])).toMatch(/^--port: /)
     expect(usageError(['--port', '65536'])).toMatch(/^--port: /)

@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync, 
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { chooseHostToken, readToken, resolveHostToken } from '../../src/platform/node/host-token.js'
-import { endpointFile, readEndpoint, removeEndpoint, writeEndpoint } from '../../src/platform/node/hub-endpoint.js'
+import { chooseHostToken, generateToken, readToken, resolveHostToken } from '../../src/platform/node/host-token.js'
+import { endpointFile, isWebSocketUrl, readEndpoint, removeEndpoint, writeEndpoint } from '../../src/platform/node/hub-endpoint.js'
 
 let root: string
 let n = 0
@@ -43,8 +43,20 @@ describe('host token (§2)', () => {
     expect(statSync(join(dataDir, 'hub-token')).mode & 0o777).toBe(0o600)
   })
 
-  it('readToken: undefined when there is no file', async () => {
+  it('readToken: undefined when there is no file; an unreadable one is an error naming it', async () => {
     expect(await readToken(fresh())).toBeUndefined()
+    const dataDir = fresh()
+    mkdirSync(join(dataDir, 'hub-token'), { recursive: true })
+    await expect(readToken(dataDir)).rejects.toThrow(`cannot read ${join(dataDir, 'hub-token')}: EISDIR`)
+  })
+
+  it('never generates a token beginning with "-" (a command line would take it for an option)', () => {
+    // 0xf8 encodes as '-' in base64url: the first draw is thrown away.
+    const draws = [Buffer.alloc(32, 0xf8), Buffer.alloc(32, 0x01)]
+    expect(draws[0]!.toString('base64url')).toMatch(/^-/)
+    const token = generateToken(() => draws.shift()!)
+    expect(token).toBe(Buffer.alloc(32, 0x01).toString('base64url'))
+    expect(draws).toEqual([])
   })
 })
 
@@ -58,5 +70,24 @@ describe('hub-endpoint.json', () => {
     expect(await readEndpoint(dataDir)).toBeDefined()
     await removeEndpoint(dataDir, 4242)
     expect(await readEndpoint(dataDir)).toBeUndefined()
+  })
+
+  it('a malformed file is an error naming the file and what is wrong', async () => {
+    const dataDir = fresh()
+    mkdirSync(dataDir, { recursive: true })
+    const file = endpointFile(dataDir)
+    writeFileSync(file, '{"url": ')
+    await expect(readEndpoint(dataDir)).rejects.toThrow(`${file} is not valid JSON`)
+    writeFileSync(file, JSON.stringify({ url: 'ws://127.0.0.1:1' }))
+    await expect(readEndpoint(dataDir)).rejects.toThrow(`${file} is malformed: pid: `)
+    writeFileSync(file, JSON.stringify({ url: 'ws://[', pid: 1 }))
+    await expect(readEndpoint(dataDir)).rejects.toThrow(`${file} is malformed: url: must be a ws:// or wss:// URL`)
+  })
+
+  it('isWebSocketUrl: a parseable ws: or wss: URL with a host and no fragment', () => {
+    for (const url of ['ws://127.0.0.1:8765', 'wss://localhost/hub', 'ws://[::1]:1']) expect(isWebSocketUrl(url), url).toBe(true)
+    for (const url of ['nonsense', 'ws://[', 'http://127.0.0.1:1', 'ws://', 'ws://h/#x', 'ws://h/#', '']) {
+      expect(isWebSocketUrl(url), url).toBe(false)
+    }
   })
 })

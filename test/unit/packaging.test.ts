@@ -143,6 +143,7 @@ describe('packaging the app (linux, unpacked)', () => {
       '/out/main/index.js',
       '/out/preload/index.cjs',
       '/out/renderer/index.html',
+      '/node_modules/pidtree/package.json',
       '/node_modules/ws/package.json',
       '/node_modules/zod/package.json',
     ]) {
@@ -158,7 +159,7 @@ describe('packaging the app (linux, unpacked)', () => {
   it('app.asar holds no sources, tests, configs or development dependencies', () => {
     const topModules = new Set(files.filter((f) => /^\/node_modules\/[^/]+$/.test(f)).map((f) => f.split('/')[2]))
     const scoped = files.filter((f) => /^\/node_modules\/@[^/]+\/[^/]+$/.test(f))
-    expect([...topModules].sort()).toEqual(['ws', 'zod'])
+    expect([...topModules].sort()).toEqual(['pidtree', 'ws', 'zod'])
     expect(scoped).toEqual([])
     const forbidden = files.filter(
       (f) =>

@@ -39,7 +39,7 @@ export function chatCommand(connection: HubConnection, options: ChatOptions, io:
       }),
       connection.onDidClose(() => {
         note('carhost: the hub closed the connection')
-        finish(ExitCode.Failed)
+        finish(ExitCode.Unreachable)
       }),
     ]
 

@@ -13,15 +13,20 @@ export async function watchCommand(connection: HubConnection, io: CliIO): Promis
     const { agents, event_sequence } = await connection.client.call('host.subscribe')
     io.stderr.write(dim(`watching ${agents.length} agent(s) from event ${event_sequence}; Ctrl-C to stop`) + '\n')
     return await new Promise<number>((resolve) => {
+      // Ctrl-C is how `watch` ends: exit 0 quietly, and the socket closing after it is no news.
       const offInterrupt = io.onInterrupt(() => {
-        offInterrupt()
+        end()
         resolve(ExitCode.Ok)
       })
-      connection.onDidClose(() => {
-        offInterrupt()
+      const closed = connection.onDidClose(() => {
+        end()
         io.stderr.write('carhost: the hub closed the connection\n')
-        resolve(ExitCode.Failed)
+        resolve(ExitCode.Unreachable)
       })
+      function end(): void {
+        offInterrupt()
+        closed.dispose()
+      }
     })
   } finally {
     subscription.dispose()

@@ -3,11 +3,14 @@ import type { Disposable } from '../../base/lifecycle.js'
 import type { Logger } from '../../hub/logger.js'
 import { silentLogger } from '../../hub/logger.js'
 import { AgentProcessBase, type AgentProcess, type AgentProcessSpec, type ProcessLauncher } from '../../hub/process-launcher.js'
+import { ProcessTree, reapPendingTrees, type ProcessTreeOptions, type StopSignal } from '../node/process-tree.js'
 
 export interface UtilityProcessLauncherOptions {
   logger?: Logger
   /** Sends a signal to a pid; `process.kill` unless a test replaces it. */
   killPid?: (pid: number, signal: NodeJS.Signals) => void
+  /** How an agent's own child processes are found and stopped with it (PROTOCOL.md §6). */
+  tree?: Omit<ProcessTreeOptions, 'killPid'>
 }
 
 /** The `serviceName` an agent's utility process runs under (PROTOCOL.md §6). */
@@ -25,11 +28,13 @@ export class UtilityProcessLauncher implements ProcessLauncher, Disposable {
   private readonly live = new Map<string, UtilityAgentProcess>()
   private readonly logger: Logger
   private readonly killPid: (pid: number, signal: NodeJS.Signals) => void
+  private readonly tree: ProcessTreeOptions
   private readonly onChildGone = (_event: unknown, details: Details): void => this.childGone(details)
 
   constructor(options: UtilityProcessLauncherOptions = {}) {
     this.logger = options.logger ?? silentLogger
     this.killPid = options.killPid ?? ((pid, signal) => process.kill(pid, signal))
+    this.tree = { ...options.tree, killPid: this.killPid }
     app.on('child-process-gone', this.onChildGone)
   }
 
@@ -40,7 +45,7 @@ export class UtilityProcessLauncher implements ProcessLauncher, Disposable {
       env: { ...process.env, ...spec.env },
       stdio: 'inherit',
     })
-    const agent = new UtilityAgentProcess(child, this.killPid, () => {
+    const agent = new UtilityAgentProcess(child, this.killPid, this.tree, () => {
       if (this.live.get(serviceName) === agent) this.live.delete(serviceName)
     })
     // A fatal V8 error; `exit` follows. Unheard, the EventEmitter would throw it in main.
@@ -53,8 +58,11 @@ export class UtilityProcessLauncher implements ProcessLauncher, Disposable {
 
   dispose(): void {
     app.off('child-process-gone', this.onChildGone)
-    for (const agent of [...this.live.values()]) agent.kill(true)
+    // The app is about to exit: no time to list what each agent started (a clean quit stopped them through the hub).
+    for (const agent of [...this.live.values()]) agent.killNow()
     this.live.clear()
+    // Stopped agents' own children still waiting out their grace: no timer runs after app.exit.
+    reapPendingTrees()
   }
 
   private childGone(details: Details): void {
@@ -76,10 +84,12 @@ export class UtilityProcessLauncher implements ProcessLauncher, Disposable {
 class UtilityAgentProcess extends AgentProcessBase {
   private spawned = false
   private signalSent: NodeJS.Signals | null = null
+  private tree: ProcessTree | null = null
 
   constructor(
     private readonly child: UtilityProcess,
     private readonly killPid: (pid: number, signal: NodeJS.Signals) => void,
+    private readonly treeOptions: ProcessTreeOptions,
     private readonly onGone: () => void,
   ) {
     super()
@@ -107,7 +117,25 @@ class UtilityAgentProcess extends AgentProcessBase {
 
   kill(force = false): void {
     if (this.hasExited) return
-    if (force && this.child.pid !== undefined) {
+    const pid = this.child.pid
+    if (pid === undefined) {
+      this.signalRoot(force ? 'SIGKILL' : 'SIGTERM')
+      return
+    }
+    // The agent's own children go with it (PROTOCOL.md §6).
+    this.tree ??= new ProcessTree(pid, (signal) => this.signalRoot(signal), this.treeOptions)
+    void this.tree.signal(force ? 'SIGKILL' : 'SIGTERM')
+  }
+
+  /** Kills at once, synchronously, with whatever of its tree a stop already found. */
+  killNow(): void {
+    this.signalRoot('SIGKILL')
+    this.tree?.dispose()
+  }
+
+  private signalRoot(signal: StopSignal): void {
+    if (this.hasExited) return
+    if (signal === 'SIGKILL' && this.child.pid !== undefined) {
       this.signalSent = 'SIGKILL'
       try {
         this.killPid(this.child.pid, 'SIGKILL')
@@ -128,6 +156,7 @@ class UtilityAgentProcess extends AgentProcessBase {
 
   private finish(code: number): void {
     if (this.hasExited) return
+    this.tree?.rootExited()
     this.onGone()
     this.fireExit({ code, signal: this.signalSent })
   }

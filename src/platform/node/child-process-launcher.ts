@@ -7,6 +7,7 @@ import {
   type AgentProcessSpec,
   type ProcessLauncher,
 } from '../../hub/process-launcher.js'
+import { ProcessTree, reapPendingTrees, type ProcessTreeOptions } from './process-tree.js'
 
 export interface ChildProcessLauncherOptions {
   /** Node flags for agents; default none (an agent never inherits the hub's own flags). Tests pass `['--import', 'tsx']`. */
@@ -17,11 +18,14 @@ export interface ChildProcessLauncherOptions {
   baseEnv?: NodeJS.ProcessEnv
   /** How long after its exit an agent's IPC channel may stay open (held by a grandchild) before it counts as gone. */
   closeGraceMs?: number
+  /** How an agent's own child processes are found and stopped with it (PROTOCOL.md §6). */
+  tree?: ProcessTreeOptions
 }
 
 /**
- * Starts agents with `child_process.fork` (PROTOCOL.md §6, headless). Children
- * still alive when the hub's process exits are killed, so none is orphaned.
+ * Starts agents with `child_process.fork` (PROTOCOL.md §6, headless). Stopping an
+ * agent stops the processes it started too. Children still alive when the hub's
+ * process exits are killed, so none is orphaned.
  */
 export class ChildProcessLauncher implements ProcessLauncher, Disposable {
   private readonly children = new Set<ChildAgentProcess>()
@@ -40,7 +44,7 @@ export class ChildProcessLauncher implements ProcessLauncher, Disposable {
       stdio: this.options.stdio ?? ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'json',
     })
-    const agent = new ChildAgentProcess(child, this.options.closeGraceMs ?? 2_000, () => {
+    const agent = new ChildAgentProcess(child, this.options.closeGraceMs ?? 2_000, this.options.tree ?? {}, () => {
       this.children.delete(agent)
       untrack(agent)
     })
@@ -49,9 +53,10 @@ export class ChildProcessLauncher implements ProcessLauncher, Disposable {
     return agent
   }
 
-  /** Kills every agent this launcher started that is still alive. */
+  /** Kills every agent this launcher started that is still alive, and what stopped agents left behind. */
   dispose(): void {
-    for (const agent of [...this.children]) agent.kill(true)
+    for (const agent of [...this.children]) agent.killNow()
+    reapPendingTrees()
   }
 }
 
@@ -61,13 +66,16 @@ function ignoreSendError(): void {
 
 class ChildAgentProcess extends AgentProcessBase {
   private exit: AgentExit | null = null
+  private readonly tree: ProcessTree | null
 
   constructor(
     private readonly child: ChildProcess,
     closeGraceMs: number,
+    treeOptions: ProcessTreeOptions,
     private readonly onGone: () => void,
   ) {
     super()
+    this.tree = child.pid === undefined ? null : new ProcessTree(child.pid, (signal) => child.kill(signal), treeOptions)
     child.on('spawn', () => this.fireSpawn())
     child.on('message', (message) => this.fireMessage(message))
     child.on('error', () => {
@@ -76,6 +84,7 @@ class ChildAgentProcess extends AgentProcessBase {
     })
     child.once('exit', (code, signal) => {
       this.exit = { code, signal }
+      this.tree?.rootExited()
       // 'close' follows once the IPC channel has been read to its end, so no message
       // sent before the exit is lost; a grandchild holding the channel open must not stall it.
       if (!this.hasExited) {
@@ -101,12 +110,14 @@ class ChildAgentProcess extends AgentProcessBase {
 
   kill(force = false): void {
     if (this.hasExited || this.exit !== null) return
-    this.child.kill(force ? 'SIGKILL' : 'SIGTERM')
+    if (this.tree) void this.tree.signal(force ? 'SIGKILL' : 'SIGTERM')
+    else this.child.kill(force ? 'SIGKILL' : 'SIGTERM')
   }
 
-  /** For the exit hook: kill at once, synchronously. */
+  /** For the exit hook: kill at once, synchronously, with whatever of its tree a stop already found. */
   killNow(): void {
     if (this.exit === null && this.child.pid !== undefined) this.child.kill('SIGKILL')
+    this.tree?.dispose()
   }
 
   private finish(exit: AgentExit): void {

@@ -20,9 +20,12 @@ export interface ChosenToken {
   source: 'flag' | 'env' | 'generated'
 }
 
-/** 32 random bytes, base64url (§2). */
-export function generateToken(): string {
-  return randomBytes(32).toString('base64url')
+/** 32 random bytes, base64url (§2), never beginning with `-`, which command lines would take for an option. */
+export function generateToken(random: (size: number) => Buffer = randomBytes): string {
+  for (;;) {
+    const token = random(32).toString('base64url')
+    if (!token.startsWith('-')) return token
+  }
 }
 
 /** Why a token given by the user is unusable, or null. */
@@ -69,14 +72,16 @@ export function tokenFile(dataDir: string): string {
   return join(dataDir, TOKEN_FILE)
 }
 
-/** The token a hub using `dataDir` wrote, or undefined when there is none. */
+/** The token a hub using `dataDir` wrote, or undefined when there is none; an unreadable file is an error naming it. */
 export async function readToken(dataDir: string): Promise<string | undefined> {
+  const file = tokenFile(dataDir)
   let text: string
   try {
-    text = await readFile(tokenFile(dataDir), 'utf8')
+    text = await readFile(file, 'utf8')
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw error
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') return undefined
+    throw new Error(`cannot read ${file}: ${code ?? (error as Error).message}`)
   }
   const token = text.trim()
   return token === '' ? undefined : token

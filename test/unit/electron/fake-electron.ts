@@ -225,7 +225,8 @@ export class BrowserWindow extends EventEmitter {
 // ---------------------------------------------------------------- utilityProcess
 
 /** When true, forked processes spawn on their own and exit when killed. */
-export const utilityBehaviour = { auto: false, nextPid: 5000 }
+// Pids no system hands out: a stop lists and signals real descendants of the pid it is given.
+export const utilityBehaviour = { auto: false, nextPid: 2_000_000_001 }
 
 export class FakeUtilityProcess extends EventEmitter {
   pid: number | undefined = undefined

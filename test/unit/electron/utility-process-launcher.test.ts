@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { UtilityProcessLauncher } from '../../../src/platform/electron/utility-process-launcher.js'
 import type { AgentExit } from '../../../src/hub/process-launcher.js'
+import { ManualClock } from '../../../src/base/clock.js'
 import { app, forked, utilityProcess } from './fake-electron.js'
 
 vi.mock('electron', () => import('./fake-electron.js'))
@@ -19,6 +20,9 @@ function launch(options: ConstructorParameters<typeof UtilityProcessLauncher>[0]
   agent.onDidExit((exit) => exits.push(exit))
   return { launcher, agent, child, events, messages, exits }
 }
+
+/** Lets the launcher's pending promise chains (the process-tree listing) run. */
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve))
 
 describe('UtilityProcessLauncher', () => {
   beforeEach(() => {
@@ -76,24 +80,52 @@ describe('UtilityProcessLauncher', () => {
     expect(exits).toHaveLength(1)
   })
 
-  it('kill() asks the process to stop; the exit then names the signal sent', () => {
-    const { agent, child, exits } = launch()
+  it('kill() asks the process to stop once its tree is listed; the exit then names the signal sent', async () => {
+    const { agent, child, exits } = launch({ tree: { listDescendants: async () => [] } })
     child.spawn(7)
     agent.kill()
+    await settle()
     expect(child.kill).toHaveBeenCalledTimes(1)
     child.exit(0)
     expect(exits).toEqual([{ code: 0, signal: 'SIGTERM' }])
   })
 
-  it('kill(true) sends SIGKILL to the pid', () => {
+  it('kill(true) sends SIGKILL to the pid', async () => {
     const killPid = vi.fn()
-    const { agent, child, exits } = launch({ killPid })
+    const { agent, child, exits } = launch({ killPid, tree: { listDescendants: async () => [] } })
     child.spawn(99)
     agent.kill(true)
+    await settle()
     expect(killPid).toHaveBeenCalledWith(99, 'SIGKILL')
     expect(child.kill).not.toHaveBeenCalled()
     child.exit(137)
     expect(exits).toEqual([{ code: 137, signal: 'SIGKILL' }])
+  })
+
+  it('kill() lists the agent\'s descendants before signalling it, signals them too, and kills the survivors after the grace', async () => {
+    const clock = new ManualClock()
+    const calls: string[] = []
+    const killPid = vi.fn((pid: number, signal: string) => void calls.push(`${signal} ${pid}`))
+    const listDescendants = vi.fn(async (pid: number) => {
+      calls.push(`list ${pid}`)
+      return [31, 32]
+    })
+    const { agent, child, exits } = launch({ killPid, tree: { listDescendants, clock, graceMs: 2_000 } })
+    child.spawn(30)
+    child.kill.mockImplementation(() => {
+      calls.push('kill 30')
+      return true
+    })
+    agent.kill()
+    await settle()
+    expect(calls).toEqual(['list 30', 'kill 30', 'SIGTERM 31', 'SIGTERM 32'])
+    child.exit(0)
+    await settle()
+    expect(exits).toEqual([{ code: 0, signal: 'SIGTERM' }])
+    clock.advance(1_999)
+    expect(calls).toHaveLength(4)
+    clock.advance(1)
+    expect(calls.slice(4)).toEqual(['SIGKILL 31', 'SIGKILL 32'])
   })
 
   it('ends an agent whose launch failed when only child-process-gone reports it', () => {
