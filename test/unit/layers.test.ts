@@ -29,8 +29,8 @@ const LAYERS: Record<string, Layer> = {
   protocol: { folders: ['base'], packages: ['zod'] },
   hub: { folders: ['base', 'protocol'], packages: ['zod'] },
   'platform/common': { folders: ['base', 'protocol', 'hub'], packages: [] },
-  'platform/node': { folders: ['base', 'protocol', 'hub', 'shared'], packages: ['zod', 'ws', NODE, ...SQLITE] },
-  'platform/electron': { folders: ['base', 'protocol', 'hub'], packages: ['electron'] },
+  'platform/node': { folders: ['base', 'protocol', 'hub', 'shared'], packages: ['zod', 'ws', 'pidtree', NODE, ...SQLITE] },
+  'platform/electron': { folders: ['base', 'protocol', 'hub', 'platform/node'], packages: ['electron'] },
   shared: { folders: ['protocol'], packages: [] },
   main: {
     folders: ['base', 'protocol', 'hub', 'platform', 'shared', 'agents'],

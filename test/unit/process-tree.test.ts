@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { ManualClock } from '../../src/base/clock.js'
+import { ManualClock } from '../support/manual-clock.js'
 import { ProcessTree, reapPendingTrees, type StopSignal } from '../../src/platform/node/process-tree.js'
 
 /** A process table the tree reads and signals: which pids exist, and every call in order. */

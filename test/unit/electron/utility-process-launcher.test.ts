@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { UtilityProcessLauncher } from '../../../src/platform/electron/utility-process-launcher.js'
 import type { AgentExit } from '../../../src/hub/process-launcher.js'
-import { ManualClock } from '../../../src/base/clock.js'
+import { ManualClock } from '../../support/manual-clock.js'
 import { app, forked, utilityProcess } from './fake-electron.js'
 
 vi.mock('electron', () => import('./fake-electron.js'))
