@@ -1,4 +1,5 @@
 import type { Database } from 'libsql'
+import { z } from 'zod'
 
 /**
  * The schema of `conversations.db` (PROTOCOL.md §11 Storage), version in `PRAGMA user_version`.
@@ -65,7 +66,7 @@ export const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
 
 /** Brings `db` from its `user_version` up to `target`, one transaction per step. */
 export function migrate(db: Database, target = SCHEMA_VERSION): void {
-  let version = Number(db.pragma('user_version', { simple: true }))
+  let version = userVersion(db)
   while (version < target) {
     const step = MIGRATIONS[version]!
     const next = version + 1
@@ -76,3 +77,10 @@ export function migrate(db: Database, target = SCHEMA_VERSION): void {
     version = next
   }
 }
+
+/** `PRAGMA user_version`. libsql's `simple`/`pluck` do not apply to `get()`, so read the row's column. */
+export function userVersion(db: Database): number {
+  return UserVersionRowSchema.parse(db.prepare('PRAGMA user_version').get()).user_version
+}
+
+const UserVersionRowSchema = z.object({ user_version: z.number().int() })

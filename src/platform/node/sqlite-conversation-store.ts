@@ -17,7 +17,7 @@ import {
   type StoredConversation,
   type TruncateOutcome,
 } from '../../hub/conversation-store.js'
-import { migrate, SCHEMA_VERSION } from './conversation-schema.js'
+import { migrate, SCHEMA_VERSION, userVersion } from './conversation-schema.js'
 
 /** A file written by a newer CarHost: refused, never touched (§11 Storage). */
 export class ConversationStoreTooNewError extends Error {
@@ -71,6 +71,9 @@ const SearchRowSchema = z.object({
   created_at: z.string(),
 })
 
+const CountRowSchema = z.object({ n: z.number().int() })
+const SeqRowSchema = z.object({ seq: z.number().int() })
+
 const CONVERSATION_COLUMNS = 'conversation_id, title, agent_id, created_at, updated_at, message_count'
 const MESSAGE_COLUMNS = 'message_id, conversation_id, role, agent_id, session_id, created_at, text, state, body'
 
@@ -114,7 +117,7 @@ export class SqliteConversationStore implements ConversationStore {
          ON CONFLICT (message_id) DO UPDATE SET text = excluded.text, state = excluded.state, body = excluded.body`,
       ),
       interrupt: prepare("UPDATE messages SET state = 'interrupted' WHERE state = 'streaming'"),
-      count: prepare('SELECT count(*) AS n FROM conversations').pluck(),
+      count: prepare('SELECT count(*) AS n FROM conversations'),
     }
   }
 
@@ -127,7 +130,7 @@ export class SqliteConversationStore implements ConversationStore {
       const probe = new Database(path, { readonly: true, fileMustExist: true })
       let version: number
       try {
-        version = Number(probe.pragma('user_version', { simple: true }))
+        version = userVersion(probe)
       } finally {
         probe.close()
       }
@@ -201,9 +204,9 @@ export class SqliteConversationStore implements ConversationStore {
   truncate(conversationId: string, messageId: string, updatedAt: string): TruncateOutcome {
     return this.db.transaction((): TruncateOutcome => {
       if (!this.statements.getConversation.get(conversationId)) return 'unknown_conversation'
-      const seq = this.statements.messageSeq.pluck().get(conversationId, messageId)
-      if (seq === undefined) return 'unknown_message'
-      this.statements.deleteFrom.run(conversationId, seq)
+      const row = this.statements.messageSeq.get(conversationId, messageId)
+      if (row === undefined) return 'unknown_message'
+      this.statements.deleteFrom.run(conversationId, SeqRowSchema.parse(row).seq)
       this.statements.touch.run(updatedAt, conversationId)
       return 'truncated'
     })()
@@ -243,7 +246,7 @@ export class SqliteConversationStore implements ConversationStore {
   }
 
   count(): number {
-    return Number(this.statements.count.get())
+    return CountRowSchema.parse(this.statements.count.get()).n
   }
 
   close(): void {
