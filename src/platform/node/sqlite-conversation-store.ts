@@ -51,18 +51,6 @@ const ConversationRowSchema = z.object({
   message_count: z.number().int(),
 })
 
-const MessageRowSchema = z.object({
-  message_id: z.string(),
-  conversation_id: z.string(),
-  role: z.string(),
-  agent_id: z.string(),
-  session_id: z.string(),
-  created_at: z.string(),
-  text: z.string(),
-  state: z.string(),
-  body: z.string(),
-})
-
 const SearchRowSchema = z.object({
   conversation_id: z.string(),
   message_id: z.string(),
@@ -180,7 +168,9 @@ export class SqliteConversationStore implements ConversationStore {
 
   getMessages(conversationId: string): Message[] {
     return this.statements.getMessages.all(conversationId).map((row) => {
-      const { body, ...columns } = MessageRowSchema.parse(row)
+      // One parse per row: MessageSchema checks the columns and the body's fields together.
+      const { body, ...columns } = row as { body: unknown }
+      if (typeof body !== 'string') throw new Error('conversations.db: a message row has no body')
       return MessageSchema.parse({ ...(JSON.parse(body) as object), ...columns })
     })
   }
