@@ -167,6 +167,26 @@ describe('batched writes (§11 rule 5)', () => {
     after.close()
   })
 
+  it('writes a batch of every streaming turn in one writeMessages call (one transaction), none per token', () => {
+    const memory = new MemoryConversationStore()
+    const calls: number[] = []
+    const write = memory.writeMessages.bind(memory)
+    memory.writeMessages = (writes) => {
+      calls.push(writes.length)
+      write(writes)
+    }
+    const mem = new ConversationRecorder(memory, clock)
+    for (const n of [1, 2, 3]) mem.beginTurn({ conversation_id: `c${n}`, agent_id: 'a', session_id: `s${n}`, prompt: 'p' })
+    expect(calls).toEqual([1, 1, 1]) // the user messages, each before its turn returns
+    for (let i = 0; i < 50; i++) for (const n of [1, 2, 3]) mem.onEvent(`s${n}`, token(`s${n}`, 'x'))
+    expect(calls).toEqual([1, 1, 1])
+    clock.advance(FLUSH_INTERVAL_MS)
+    expect(calls).toEqual([1, 1, 1, 3])
+    clock.advance(FLUSH_INTERVAL_MS) // nothing changed since: nothing written
+    expect(calls).toEqual([1, 1, 1, 3])
+    expect(memory.getMessages('c2')[1]!.text).toBe('x'.repeat(50))
+  })
+
   it('get() shows the streaming text before it is on disk', () => {
     begin('c1', 's1')
     recorder.onEvent('s1', token('s1', 'live'))
