@@ -10,8 +10,11 @@ module.exports = {
   directories: { output: 'dist', buildResources: 'build' },
   files: ['out/**', 'package.json'],
   asar: true,
-  // CarHost has no native modules; rebuilding would only fetch Electron headers.
+  // The SQLite binding (libsql, §11 Storage) is Node-API: its prebuilt binary loads in Node and in
+  // Electron alike, so nothing is rebuilt (that would only fetch Electron headers). A native binary
+  // cannot be loaded from inside an asar, so it is unpacked beside it.
   npmRebuild: false,
+  asarUnpack: ['node_modules/@libsql/*/*.node'],
   extraMetadata: { main: './out/main/index.js' },
   electronFuses: {
     runAsNode: false,

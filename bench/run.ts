@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every scenario, one table, one JSON file under bench/results/.
  *
- *   node --expose-gc --import tsx bench/run.ts [--runs 5] [--only throughput,latency,window,isolation,scale,startup]
+ *   node --expose-gc --import tsx bench/run.ts [--runs 5] [--only throughput,latency,window,isolation,scale,startup,conversations]
  *   node --expose-gc --import tsx bench/run.ts --profile in-process|websocket[:4x8]   (CPU profile of the hub process)
  *
  * Every figure is the median of `--runs` runs after a warm-up; the raw baseline is
@@ -15,6 +15,7 @@ import { machineInfo, repoRoot } from './lib/env.js'
 import { HubRig } from './lib/hub-rig.js'
 import { profile } from './lib/profile.js'
 import { fmt } from './lib/stats.js'
+import { conversationStoreConfig, runConversationStore, type ConversationStoreResult } from './scenarios/conversation-store.js'
 import { isolationConfig, runIsolation, type IsolationResult } from './scenarios/isolation.js'
 import { latencyConfig, runLatency, type LatencyResult } from './scenarios/latency.js'
 import { runScale, scaleConfig, type ScaleResult } from './scenarios/scale.js'
@@ -22,7 +23,7 @@ import { runStartup, type StartupResult } from './scenarios/startup.js'
 import { runThroughput, shapes, type ThroughputResult } from './scenarios/throughput.js'
 import { runWindow, type WindowResult } from './scenarios/window.js'
 
-const SCENARIOS = ['throughput', 'latency', 'window', 'isolation', 'scale', 'startup'] as const
+const SCENARIOS = ['throughput', 'latency', 'window', 'isolation', 'scale', 'startup', 'conversations'] as const
 type Scenario = (typeof SCENARIOS)[number]
 
 const { values } = parseArgs({
@@ -48,6 +49,7 @@ interface Results {
   isolation?: IsolationResult[]
   scale?: ScaleResult
   startup?: StartupResult
+  conversations?: ConversationStoreResult
 }
 
 async function main(): Promise<void> {
@@ -70,6 +72,7 @@ async function main(): Promise<void> {
   }
   if (only.has('scale')) results.scale = await runScale(scaleConfig, runs, log)
   if (only.has('startup')) results.startup = await runStartup(runs, log)
+  if (only.has('conversations')) results.conversations = await runConversationStore(conversationStoreConfig, runs, log)
   results.machine.loadavgAtEnd = loadavg().map((n) => Math.round(n * 100) / 100)
   results.durationSec = Math.round((performance.now() - t0) / 1000)
 
@@ -152,6 +155,16 @@ function render(r: Results): string {
   if (r.startup) {
     head('startup', 'ready ms (median)', 'min', 'max', 'agents running at ready')
     row('headless hub', fmt(r.startup.readyMs), fmt(r.startup.minMs), fmt(r.startup.maxMs), r.startup.agentsRunning.join(','))
+  }
+  if (r.conversations) {
+    const c = r.conversations
+    head(`conversations.db: ${fmt(c.config.conversations)} conversations, ${fmt(c.config.messages)} messages`, 'median ms', 'target')
+    row('`conversations.list` first page (50)', fmt(c.listMs, 2), '< 20')
+    row(`\`conversations.get\` of ${fmt(c.config.longConversation)} messages`, fmt(c.getMs, 2), '< 50')
+    row(`\`conversations.search\` (2 words, ${c.searchHits} results)`, fmt(c.searchMs, 2), '< 50')
+    row('open the store (+ interrupt sweep), full', fmt(c.openMs, 2), '—')
+    row('open the store, empty', fmt(c.openEmptyMs, 2), '—')
+    row('file size', `${fmt(c.fileMiB, 0)} MiB = ${fmt(c.miBPerMillionTokens, 2)} MiB per million tokens`, '—')
   }
   return `${lines.join('\n')}\n`
 }

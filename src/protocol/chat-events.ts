@@ -51,6 +51,7 @@ export const DoneEventSchema = z.object({
   kind: z.literal('done'),
   finish_reason: z.string().min(1).max(Limits.eventIdMaxChars),
   text: z.string().optional(),
+  usage: z.object({ input_tokens: z.number(), output_tokens: z.number() }).optional(),
 })
 export const ErrorEventSchema = z.object({
   session_id: SessionId,

@@ -5,7 +5,7 @@
  * distribution is a local folder, downloads point at a closed port, no native rebuild.
  * Needs `out/` (npm test builds it first).
  */
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
@@ -55,6 +55,10 @@ describe('electron-builder.config.cjs', () => {
     for (const icon of ['build/icon.png', 'build/icon.ico', 'build/icon.icns']) {
       expect(existsSync(join(ROOT, icon)), icon).toBe(true)
     }
+  })
+
+  it("names SQLite's native binary for unpacking (electron-builder's own detection is not relied on)", () => {
+    expect(config.asarUnpack).toEqual(['node_modules/@libsql/*/*.node'])
   })
 
   it('ships a 512x512 PNG icon', async () => {
@@ -146,6 +150,7 @@ describe('packaging the app (linux, unpacked)', () => {
       '/node_modules/pidtree/package.json',
       '/node_modules/ws/package.json',
       '/node_modules/zod/package.json',
+      '/node_modules/libsql/package.json',
     ]) {
       expect(files, path).toContain(path)
     }
@@ -159,8 +164,12 @@ describe('packaging the app (linux, unpacked)', () => {
   it('app.asar holds no sources, tests, configs or development dependencies', () => {
     const topModules = new Set(files.filter((f) => /^\/node_modules\/[^/]+$/.test(f)).map((f) => f.split('/')[2]))
     const scoped = files.filter((f) => /^\/node_modules\/@[^/]+\/[^/]+$/.test(f))
-    expect([...topModules].sort()).toEqual(['pidtree', 'ws', 'zod'])
-    expect(scoped).toEqual([])
+    // libsql and what it loads its per-platform binary with (§11 Storage).
+    expect([...topModules].sort()).toEqual(['@libsql', '@neon-rs', 'detect-libc', 'libsql', 'pidtree', 'ws', 'zod'])
+    // The @libsql binaries are the optional dependencies npm installed for this platform.
+    const platformBinaries = readdirSync(join(ROOT, 'node_modules/@libsql')).map((name) => `/node_modules/@libsql/${name}`)
+    expect(platformBinaries).toContain('/node_modules/@libsql/linux-x64-gnu')
+    expect(scoped.sort()).toEqual([...platformBinaries, '/node_modules/@neon-rs/load'].sort())
     const forbidden = files.filter(
       (f) =>
         /^\/(src|test|bench|build|bin|dist|\.ci|node_modules\/\.bin)(\/|$)/.test(f) ||
@@ -171,6 +180,20 @@ describe('packaging the app (linux, unpacked)', () => {
         (/\.tsx?$/.test(f) && !f.startsWith('/node_modules/')),
     )
     expect(forbidden).toEqual([])
+  })
+
+  it("unpacks SQLite's native binary beside the asar, where Node can load it", () => {
+    const binary = 'node_modules/@libsql/linux-x64-gnu/index.node'
+    const unpacked = join(appDir, 'resources', 'app.asar.unpacked', binary)
+    expect(existsSync(unpacked), unpacked).toBe(true)
+    // The asar keeps only an entry pointing at the unpacked file.
+    expect(files).toContain(`/${binary}`)
+    const asar = require('@electron/asar') as typeof import('@electron/asar')
+    const entry = asar.statFile(join(appDir, 'resources', 'app.asar'), binary) as { unpacked?: boolean }
+    expect(entry.unpacked).toBe(true)
+    // It is a real shared object (ELF), and the same binary the Node tests load.
+    expect(readFileSync(unpacked).subarray(0, 4).toString('latin1')).toBe('\x7fELF')
+    expect(readFileSync(unpacked).equals(readFileSync(join(ROOT, binary)))).toBe(true)
   })
 
   it('the packaged executable has every hardening fuse flipped', async () => {
