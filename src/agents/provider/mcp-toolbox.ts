@@ -1,5 +1,5 @@
-import { Client } from '@modelcontextprotocol/sdk/client/index.js'
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import type { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { Limits } from '../../protocol/limits.js'
 import { readMcpConfig, type McpServerConfig } from './mcp-config.js'
 import type { ToolSpec } from './model-client.js'
@@ -38,20 +38,32 @@ export interface ToolOutput {
 
 type ServerState = 'starting' | 'ready' | 'failed' | 'stopped'
 
+/** The MCP client, loaded only when `mcp.json` lists servers: it is most of the agent's start-up time. */
+async function loadMcpSdk() {
+  const [{ Client }, { StdioClientTransport }] = await Promise.all([
+    import('@modelcontextprotocol/sdk/client/index.js'),
+    import('@modelcontextprotocol/sdk/client/stdio.js'),
+  ])
+  return { Client, StdioClientTransport }
+}
+type McpSdk = Awaited<ReturnType<typeof loadMcpSdk>>
+
 class McpServerConnection {
   state: ServerState = 'starting'
   tools: ToolSpec[] = []
   private readonly transport: StdioClientTransport
-  readonly client = new Client(CLIENT_INFO, { capabilities: {} })
+  readonly client: Client
 
   constructor(
+    sdk: McpSdk,
     readonly name: string,
     readonly config: McpServerConfig,
     private readonly report: (problem: string) => void,
   ) {
+    this.client = new sdk.Client(CLIENT_INFO, { capabilities: {} })
     // §12: only the environment mcp.json gives (the SDK adds its short list of safe
     // variables such as PATH and HOME); the agent's own, with the API key, never.
-    this.transport = new StdioClientTransport({ command: config.command, args: config.args ?? [], env: config.env ?? {}, stderr: 'inherit' })
+    this.transport = new sdk.StdioClientTransport({ command: config.command, args: config.args ?? [], env: config.env ?? {}, stderr: 'inherit' })
     this.client.onclose = () => {
       if (this.state !== 'ready') return
       this.state = 'stopped'
@@ -124,7 +136,11 @@ export class McpToolbox {
   private async start(dataDir: string | null, startTimeoutMs: number): Promise<void> {
     const config = await readMcpConfig(dataDir)
     if (config.problem) this.problems.push(config.problem)
-    for (const [name, server] of config.servers) this.servers.push(new McpServerConnection(name, server, (problem) => this.problems.push(problem)))
+    if (config.servers.length === 0) return
+    const sdk = await loadMcpSdk()
+    for (const [name, server] of config.servers) {
+      this.servers.push(new McpServerConnection(sdk, name, server, (problem) => this.problems.push(problem)))
+    }
     await Promise.all(this.servers.map((server) => server.start(startTimeoutMs)))
   }
 

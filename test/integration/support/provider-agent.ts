@@ -4,7 +4,7 @@ import { z } from 'zod'
 import { providerAgentEnv, type ProviderSettings } from '../../../src/agents/provider/settings.js'
 import { Emitter } from '../../../src/base/event.js'
 import { AgentMethod, type AgentChatParams } from '../../../src/protocol/agent-api.js'
-import { AgentChatEventSchema, type AgentChatEvent } from '../../../src/protocol/chat-events.js'
+import { AgentChatEventSchema } from '../../../src/protocol/chat-events.js'
 import { RpcPeer } from '../../../src/protocol/rpc-peer.js'
 
 /**
@@ -12,13 +12,16 @@ import { RpcPeer } from '../../../src/protocol/rpc-peer.js'
  * fork IPC channel exactly as the hub drives an agent (PROTOCOL.md §6).
  */
 const ROOT = resolve(import.meta.dirname, '../../..')
-const MODULE = resolve(ROOT, 'src/agents/provider/main.ts')
+const MODULE = resolve(ROOT, 'src/agents/provider/provider-agent.ts')
 
 const ModelsParamsSchema = z.strictObject({
   models: z.array(z.strictObject({ id: z.string().min(1).max(256), name: z.string().optional() })).max(1000),
   default_model: z.string().optional(),
 })
 export type ModelsParams = z.infer<typeof ModelsParamsSchema>
+
+/** An event as the agent sent it (it passed `AgentChatEventSchema`), loosely typed for assertions. */
+export type SentEvent = Record<string, unknown> & { session_id: string; kind: string }
 
 export interface ProviderAgentOptions {
   settings: ProviderSettings
@@ -29,7 +32,7 @@ export interface ProviderAgentOptions {
 }
 
 export class ProviderAgentProcess {
-  readonly events: AgentChatEvent[] = []
+  readonly events: SentEvent[] = []
   readonly modelAnnouncements: ModelsParams[] = []
   /** Messages from the agent that fit no schema (should stay empty). */
   readonly invalid: unknown[] = []
@@ -87,7 +90,7 @@ export class ProviderAgentProcess {
     if (method === AgentMethod.event) {
       const parsed = AgentChatEventSchema.safeParse(params)
       // Kept as sent: a schema that strips a field must not hide it from the assertions.
-      if (parsed.success) this.events.push(params as AgentChatEvent)
+      if (parsed.success) this.events.push(params as SentEvent)
       else this.invalid.push(params)
     } else if (method === 'agent.models') {
       const parsed = ModelsParamsSchema.safeParse(params)
@@ -113,7 +116,7 @@ export class ProviderAgentProcess {
     return this.peer.request(AgentMethod.approve, { session_id: sessionId, approval_id: approvalId, decision })
   }
 
-  eventsOf(sessionId: string): AgentChatEvent[] {
+  eventsOf(sessionId: string): SentEvent[] {
     return this.events.filter((e) => e.session_id === sessionId)
   }
 
@@ -123,7 +126,7 @@ export class ProviderAgentProcess {
 
   textOf(sessionId: string): string {
     return this.eventsOf(sessionId)
-      .map((e) => (e.kind === 'token' ? (e as { delta: string }).delta : ''))
+      .map((e) => (e.kind === 'token' ? (e.delta as string) : ''))
       .join('')
   }
 
@@ -146,18 +149,12 @@ export class ProviderAgentProcess {
     })
   }
 
-  event<K extends string>(sessionId: string, kind: K, where: (e: AgentChatEvent) => boolean = () => true): Promise<Record<string, unknown>> {
-    return this.until(
-      () => this.eventsOf(sessionId).find((e) => e.kind === kind && where(e)) as Record<string, unknown> | undefined,
-      `'${kind}' of ${sessionId}`,
-    )
+  event(sessionId: string, kind: string, where: (e: SentEvent) => boolean = () => true): Promise<SentEvent> {
+    return this.until(() => this.eventsOf(sessionId).find((e) => e.kind === kind && where(e)), `'${kind}' of ${sessionId}`)
   }
 
-  terminal(sessionId: string): Promise<Record<string, unknown>> {
-    return this.until(
-      () => this.eventsOf(sessionId).find((e) => e.kind === 'done' || e.kind === 'error') as Record<string, unknown> | undefined,
-      `the end of ${sessionId}`,
-    )
+  terminal(sessionId: string): Promise<SentEvent> {
+    return this.until(() => this.eventsOf(sessionId).find((e) => e.kind === 'done' || e.kind === 'error'), `the end of ${sessionId}`)
   }
 
   /** The first `agent.models` the agent sends. */
