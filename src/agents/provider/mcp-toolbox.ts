@@ -162,7 +162,7 @@ export class McpToolbox {
       if (server.state !== 'ready') continue
       const autoApprove = new Set(server.config.autoApprove ?? [])
       for (const tool of server.tools) {
-        const name = uniqueName(`${server.name}__${tool.name}`, targets)
+        const name = uniqueToolName(`${server.name}__${tool.name}`, targets)
         targets.set(name, {
           eventName: `${server.name}.${tool.name}`.slice(0, Limits.eventIdMaxChars),
           autoApprove: autoApprove.has(tool.name),
@@ -185,7 +185,8 @@ export class McpToolbox {
   }
 }
 
-function uniqueName(wanted: string, taken: ReadonlyMap<string, unknown>): string {
+/** §12: `SERVER__TOOL` as the APIs accept it (`^[a-zA-Z0-9_-]{1,64}$`), unique among `taken`. */
+export function uniqueToolName(wanted: string, taken: ReadonlyMap<string, unknown>): string {
   const base = wanted.replace(/[^a-zA-Z0-9_-]/g, '_').slice(0, TOOL_NAME_MAX)
   let name = base
   for (let n = 2; taken.has(name); n++) {
