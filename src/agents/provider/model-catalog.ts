@@ -6,6 +6,8 @@ import { ProviderError } from './provider-error.js'
 
 /** §6: `agent.models` holds at most this many entries. */
 const MODELS_MAX = 1000
+/** A model list is quick to answer or not coming: the start does not wait the chat timeout for it. */
+const LIST_TIMEOUT_MAX_MS = 30_000
 
 export type AnnounceModels = (models: ModelInfo[], defaultModel: string | null) => void
 
@@ -36,7 +38,7 @@ export class ModelCatalog {
 
   private async list(): Promise<void> {
     try {
-      const listed = await this.client.listModels({ signal: new AbortController().signal, timeoutMs: this.timeoutMs })
+      const listed = await this.client.listModels({ signal: new AbortController().signal, timeoutMs: Math.min(this.timeoutMs, LIST_TIMEOUT_MAX_MS) })
       this.models = listed.filter((model) => model.id.length <= Limits.modelMaxChars).slice(0, MODELS_MAX)
       this.failure = null
     } catch (error) {

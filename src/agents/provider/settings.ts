@@ -10,7 +10,10 @@ export const ProviderEnv = {
   settings: 'CARHOST_PROVIDER',
   apiKey: 'CARHOST_PROVIDER_API_KEY',
   dataDir: 'CARHOST_DATA_DIR',
-  /** Optional: ms to wait for a response to start, and between two chunks of a stream (default 120000). */
+  /**
+   * Optional: ms the server may stay silent, before its answer starts and between two events
+   * (default 300000: a local server may load a large model before its first token).
+   */
   timeoutMs: 'CARHOST_PROVIDER_TIMEOUT_MS',
   /** Optional: ms an MCP server has to start and list its tools (default 30000). */
   mcpStartTimeoutMs: 'CARHOST_MCP_START_TIMEOUT_MS',
@@ -68,7 +71,7 @@ export function readProviderConfig(env: NodeJS.ProcessEnv): ConfigResult {
       settings: parsed.data,
       apiKey: apiKey === undefined || apiKey === '' ? null : apiKey,
       dataDir: env[ProviderEnv.dataDir] || null,
-      timeoutMs: positiveMs(env[ProviderEnv.timeoutMs], 120_000),
+      timeoutMs: positiveMs(env[ProviderEnv.timeoutMs], 300_000),
       mcpStartTimeoutMs: positiveMs(env[ProviderEnv.mcpStartTimeoutMs], 30_000),
     },
   }
