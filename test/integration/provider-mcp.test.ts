@@ -225,6 +225,22 @@ describe('provider agent tools over MCP', () => {
     expect((requests[16]!.body as { tool_choice: unknown }).tool_choice).toEqual({ type: 'none' })
   })
 
+  it('a model the server says cannot use tools gets the request again without them', async () => {
+    const { server, agent } = await start(OPENAI, { calc: fixtureServer() })
+    server.reply(
+      { kind: 'error', status: 400, message: 'registry.ollama.ai/library/gemma:2b does not support tools' },
+      { kind: 'stream', text: ['Plain answer.'] },
+    )
+    const { sessionId } = await agent.chat('hi')
+    expect(await agent.terminal(sessionId)).toMatchObject({ kind: 'done', text: 'Plain answer.' })
+    expect(agent.eventsOf(sessionId).find((e) => e.kind === 'status')).toMatchObject({
+      message: "The model 'mock-model-1' does not take tools; answering without them.",
+    })
+    const [refused, retried] = server.chatRequests()
+    expect(toolNames(refused!.body, OPENAI)).toHaveLength(4)
+    expect(retried!.body).not.toHaveProperty('tools')
+  })
+
   it('cancel while an approval is pending ends the turn quietly', async () => {
     const { server, agent } = await start(OPENAI, { calc: fixtureServer() })
     server.reply({ kind: 'stream', toolCalls: [{ id: 'call_1', name: 'calc__add', arguments: '{"a":1,"b":2}' }] })
