@@ -1,9 +1,9 @@
 import { z } from 'zod'
 import type { Attachment } from '../../protocol/host-api.js'
+import { ProviderErrorCode } from '../../protocol/providers.js'
 import { requestEventStream, requestJson, type RequestOptions } from './http.js'
 import type { ModelClient, ModelInfo, ModelToolCall, RoundRequest, RoundResult, TranscriptEntry } from './model-client.js'
 import { ProviderError, badResponse, serverDetail } from './provider-error.js'
-import { ProviderErrorCode } from '../../protocol/providers.js'
 
 /**
  * The OpenAI chat-completions wire format (§12 kind `openai`): `POST
