@@ -13,7 +13,7 @@
  * ```
  */
 export { serveAgent, type AgentHandler, type AgentServer, type ServeAgentOptions } from './serve-agent.js'
-export type { Turn } from './turn.js'
+export type { Turn, TurnResult } from './turn.js'
 export { processChannel, type AgentChannel } from './channel.js'
 export { streamWords, splitWords, delayFromEnv } from './stream-words.js'
 export { ErrorCode, RpcError } from '../protocol/errors.js'

@@ -11,10 +11,13 @@ import { ErrorCode, RpcError } from '../protocol/errors.js'
 import { describeIssues } from '../protocol/jsonrpc.js'
 import { RpcPeer } from '../protocol/rpc-peer.js'
 import { processChannel, type AgentChannel } from './channel.js'
-import { ChatTurn, type Turn, type TurnLink } from './turn.js'
+import { ChatTurn, type Turn, type TurnLink, type TurnResult } from './turn.js'
 
-/** Handles one chat turn. Its return value (or, if none, what it streamed) is the `done` text; a throw becomes `error`. */
-export type AgentHandler = (turn: Turn) => Promise<string | void> | string | void
+/**
+ * Handles one chat turn. Its return value (or, if none, what it streamed) is the `done` text, or a
+ * `TurnResult` with the `done` fields; a throw becomes `error`.
+ */
+export type AgentHandler = (turn: Turn) => Promise<string | TurnResult | void> | string | TurnResult | void
 
 export interface ServeAgentOptions {
   /**

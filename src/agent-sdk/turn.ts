@@ -39,6 +39,16 @@ export interface Turn {
   approval(tool: string, params?: unknown): Promise<boolean>
 }
 
+/**
+ * What a handler may return instead of plain text: the `done` event's fields
+ * (§5). `text` defaults to what was streamed, `finish_reason` to `stop`.
+ */
+export interface TurnResult {
+  text?: string
+  finish_reason?: string
+  usage?: { input_tokens: number; output_tokens: number }
+}
+
 /** What a turn needs from the agent server that runs it. */
 export interface TurnLink {
   send(message: object): void
@@ -177,17 +187,17 @@ export class ChatTurn implements Turn {
   }
 
   /** The handler returned: the one `done`. */
-  finish(result: unknown): void {
+  finish(result: string | TurnResult | void): void {
     if (this.state !== OPEN) return
     this.state = ENDED
     this.approvals.clear()
-    const text = typeof result === 'string' ? result : this.streamed
+    const fields = typeof result === 'string' ? { text: result } : (result ?? {})
+    const text = fields.text ?? this.streamed
     const fits = text.length * 6 <= DONE_TEXT_MAX_JSON || JSON.stringify(text).length <= DONE_TEXT_MAX_JSON
-    this.sendEvent(
-      fits
-        ? { session_id: this.sessionId, kind: 'done', finish_reason: 'stop', text }
-        : { session_id: this.sessionId, kind: 'done', finish_reason: 'stop' },
-    )
+    const event: Record<string, unknown> = { session_id: this.sessionId, kind: 'done', finish_reason: fields.finish_reason || 'stop' }
+    if (fits) event.text = text
+    if (fields.usage) event.usage = fields.usage
+    this.sendEvent(event)
   }
 
   /** The handler threw: the one `error`. */

@@ -1,5 +1,6 @@
 import { ManifestAgentSchema, type AgentSpec } from '../protocol/manifest.js'
 import echoModule from './echo.ts?modulePath'
+import providerModule from './provider/provider-agent.ts?modulePath'
 import toolboxModule from './toolbox.ts?modulePath'
 
 /**
@@ -24,3 +25,9 @@ export function builtinAgents(): AgentSpec[] {
     }),
   ]
 }
+
+/**
+ * The built provider agent (PROTOCOL.md §12): the hub starts one per provider,
+ * with the environment of `providerAgentEnv` (src/agents/provider/settings.ts).
+ */
+export const PROVIDER_AGENT_MODULE: string = providerModule

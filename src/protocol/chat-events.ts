@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { UsageSchema } from './conversations.js'
 import { Limits } from './limits.js'
 
 /**
@@ -51,7 +52,7 @@ export const DoneEventSchema = z.object({
   kind: z.literal('done'),
   finish_reason: z.string().min(1).max(Limits.eventIdMaxChars),
   text: z.string().optional(),
-  usage: z.object({ input_tokens: z.number(), output_tokens: z.number() }).optional(),
+  usage: UsageSchema.optional(),
 })
 export const ErrorEventSchema = z.object({
   session_id: SessionId,

@@ -178,6 +178,23 @@ describe('serveAgent', () => {
     expect(await link.terminal('s1')).toMatchObject({ kind: 'done', finish_reason: 'stop', text: 'one two' })
   })
 
+  it('takes finish_reason and usage for done from a returned TurnResult, the text from the stream', async () => {
+    const link = serve((turn) => {
+      turn.token('cut sho')
+      return { finish_reason: 'length', usage: { input_tokens: 12, output_tokens: 3 } }
+    })
+    await link.chat('s1', 'x')
+    const done = await link.terminal('s1')
+    expect(done).toEqual({
+      session_id: 's1',
+      kind: 'done',
+      finish_reason: 'length',
+      text: 'cut sho',
+      usage: { input_tokens: 12, output_tokens: 3 },
+    })
+    expect(AgentChatEventSchema.parse(done)).toEqual(done)
+  })
+
   it('sends no tokens when the host asked not to stream, only the full text in done', async () => {
     const link = serve((turn) => {
       turn.token('one ')
