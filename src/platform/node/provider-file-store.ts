@@ -11,6 +11,7 @@ import {
   type ProviderSettingsStore,
   type SavedProvider,
 } from '../../hub/provider-store.js'
+import { PROVIDER_KEYS_FILE, ProviderKeyFile } from './provider-key-file.js'
 import { writePrivateFile } from './private-file.js'
 
 /** The providers of PROTOCOL.md §12 in the data folder; their keys are kept apart, in a `ProviderKeyVault`. */
@@ -92,4 +93,9 @@ export class ProviderFileStore implements ProviderSettingsStore {
   private async writeProviders(providers: SavedProvider[]): Promise<void> {
     await writePrivateFile(this.file, `${JSON.stringify({ version: 1, providers }, null, 2)}\n`)
   }
+}
+
+/** The headless hub's providers: providers.json, keys in `provider-keys.json` of mode 0600 (§12). */
+export function headlessProviderStore(dataDir: string): ProviderFileStore {
+  return new ProviderFileStore(dataDir, new ProviderKeyFile(join(dataDir, PROVIDER_KEYS_FILE)))
 }

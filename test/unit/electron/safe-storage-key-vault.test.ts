@@ -4,28 +4,12 @@ import { join } from 'node:path'
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { ProviderStoreError, type ProviderKeyVault } from '../../../src/hub/provider-store.js'
 import { findKey } from '../../support/key-secrecy.js'
+import { fakeSafeStorage, resetFakeSafeStorage, safeStorageState } from './fake-safe-storage.js'
 
-/** Electron's safeStorage as documented: a ciphertext Buffer out, the string back, a Linux backend name. */
-const fake = vi.hoisted(() => {
-  const state = { available: true, backend: 'gnome_libsecret', reEncrypt: false, failDecrypt: false }
-  const MAGIC = 'v11'
-  const scramble = (bytes: Buffer) => Buffer.from(bytes.map((b) => b ^ 0x5a))
-  const safeStorage = {
-    isAsyncEncryptionAvailable: vi.fn(async () => state.available),
-    getSelectedStorageBackend: vi.fn(() => state.backend),
-    encryptStringAsync: vi.fn(async (text: string) => {
-      if (!state.available) throw new Error('Encryption is not available.')
-      return Buffer.concat([Buffer.from(MAGIC), scramble(Buffer.from(text, 'utf8'))])
-    }),
-    decryptStringAsync: vi.fn(async (data: Buffer) => {
-      if (state.failDecrypt || data.subarray(0, 3).toString() !== MAGIC) throw new Error('Error while decrypting the ciphertext provided to safeStorage.decryptString.')
-      return { result: scramble(data.subarray(3)).toString('utf8'), shouldReEncrypt: state.reEncrypt }
-    }),
-  }
-  return { state, safeStorage }
-})
-
-vi.mock('electron', async () => ({ ...(await import('./fake-electron.js')), safeStorage: fake.safeStorage }))
+vi.mock('electron', async () => ({
+  ...(await import('./fake-electron.js')),
+  safeStorage: (await import('./fake-safe-storage.js')).fakeSafeStorage,
+}))
 
 const { SafeStorageKeyVault } = await import('../../../src/platform/electron/safe-storage-key-vault.js')
 const { ProviderFileStore } = await import('../../../src/platform/node/provider-file-store.js')
@@ -59,7 +43,7 @@ function setup(options: { consent?: boolean; platform?: string } = {}) {
 }
 
 beforeEach(() => {
-  Object.assign(fake.state, { available: true, backend: 'gnome_libsecret', reEncrypt: false, failDecrypt: false })
+  resetFakeSafeStorage()
   vi.clearAllMocks()
 })
 
@@ -69,7 +53,7 @@ describe('SafeStorageKeyVault', () => {
     await t.vault.put('cloud', KEY)
     expect(t.plain.keys.size).toBe(0)
     const stored = t.sealed.keys.get('cloud')!
-    expect(fake.safeStorage.decryptStringAsync).not.toHaveBeenCalled()
+    expect(fakeSafeStorage.decryptStringAsync).not.toHaveBeenCalled()
     expect(Buffer.from(stored, 'base64').subarray(0, 3).toString()).toBe('v11')
     expect(findKey(KEY, { other: [stored] })).toEqual([])
     expect(await t.vault.readAll()).toEqual(new Map([['cloud', KEY]]))
@@ -77,7 +61,7 @@ describe('SafeStorageKeyVault', () => {
   })
 
   it("refuses a key on Linux's basic_text backend unless the user agreed, and stores nothing", async () => {
-    fake.state.backend = 'basic_text'
+    safeStorageState.backend = 'basic_text'
     const t = setup({ consent: false })
     const error = await t.vault.put('cloud', KEY).then(
       () => null,
@@ -89,18 +73,18 @@ describe('SafeStorageKeyVault', () => {
     expect((error as Error).message).not.toContain('sk-test')
     expect(t.consentToPlainFile).toHaveBeenCalledTimes(1)
     expect(t.sealed.keys.size + t.plain.keys.size).toBe(0)
-    expect(fake.safeStorage.encryptStringAsync).not.toHaveBeenCalled()
+    expect(fakeSafeStorage.encryptStringAsync).not.toHaveBeenCalled()
   })
 
   it('refuses where encryption is not available at all', async () => {
-    fake.state.available = false
+    safeStorageState.available = false
     const t = setup({ consent: false, platform: 'darwin' })
     await expect(t.vault.put('cloud', KEY)).rejects.toThrow(/no key store CarHost can use/)
     expect(t.sealed.keys.size + t.plain.keys.size).toBe(0)
   })
 
   it('with the user’s consent keeps the key in the user-only file instead', async () => {
-    fake.state.backend = 'basic_text'
+    safeStorageState.backend = 'basic_text'
     const t = setup({ consent: true })
     await t.vault.put('cloud', KEY)
     expect(t.plain.keys.get('cloud')).toBe(KEY)
@@ -109,11 +93,11 @@ describe('SafeStorageKeyVault', () => {
   })
 
   it('asks nothing of the Linux backend on other platforms', async () => {
-    fake.state.backend = 'basic_text'
+    safeStorageState.backend = 'basic_text'
     const t = setup({ platform: 'win32' })
     await t.vault.put('cloud', KEY)
     expect(t.sealed.keys.has('cloud')).toBe(true)
-    expect(fake.safeStorage.getSelectedStorageBackend).not.toHaveBeenCalled()
+    expect(fakeSafeStorage.getSelectedStorageBackend).not.toHaveBeenCalled()
   })
 
   it('null removes the key from both places', async () => {
@@ -129,14 +113,14 @@ describe('SafeStorageKeyVault', () => {
     const t = setup()
     await t.vault.put('cloud', KEY)
     await t.vault.put('other', 'sk-other-0123456789')
-    fake.state.failDecrypt = true
+    safeStorageState.failDecrypt = true
     expect(await t.vault.readAll()).toEqual(new Map())
     expect(t.problems).toEqual([
       expect.stringMatching(/^the key of provider 'cloud' cannot be decrypted/),
       expect.stringMatching(/^the key of provider 'other' cannot be decrypted/),
     ])
-    fake.state.failDecrypt = false
-    fake.state.available = false
+    safeStorageState.failDecrypt = false
+    safeStorageState.available = false
     t.problems.length = 0
     expect(await t.vault.readAll()).toEqual(new Map())
     expect(t.problems).toHaveLength(2)
@@ -146,13 +130,13 @@ describe('SafeStorageKeyVault', () => {
   it('re-seals a key when safeStorage says the key store rotated', async () => {
     const t = setup()
     await t.vault.put('cloud', KEY)
-    fake.state.reEncrypt = true
+    safeStorageState.reEncrypt = true
     expect(await t.vault.readAll()).toEqual(new Map([['cloud', KEY]]))
-    expect(fake.safeStorage.encryptStringAsync).toHaveBeenCalledTimes(2)
+    expect(fakeSafeStorage.encryptStringAsync).toHaveBeenCalledTimes(2)
   })
 
   it('behind the providers file: a refused key leaves providers.json unwritten', async () => {
-    fake.state.backend = 'basic_text'
+    safeStorageState.backend = 'basic_text'
     const dir = await mkdtemp(join(tmpdir(), 'carhost-vault-'))
     try {
       const t = setup({ consent: false })
