@@ -1,4 +1,6 @@
+import { z } from 'zod'
 import { ErrorCode, RpcError } from '../protocol/errors.js'
+import { describeIssues } from '../protocol/jsonrpc.js'
 import { ManifestAgentSchema, type AgentSpec } from '../protocol/manifest.js'
 import type { Provider, ProviderKind, ProviderSaveParams } from '../protocol/providers.js'
 import type { AgentSupervisor } from './agent-supervisor.js'
@@ -65,12 +67,15 @@ export class ProviderService {
   private loadProblem: string | null = null
   /** Operations run one at a time: a save and a delete of one id must not interleave. */
   private tail: Promise<unknown> = Promise.resolve()
+  private restored = false
 
   constructor(private readonly options: ProviderServiceOptions) {}
 
-  /** Registers and starts every saved provider; resolves with the problems a person should hear about. */
+  /** Registers and starts every saved provider (once); resolves with the problems a person should hear about. */
   restore(): Promise<string[]> {
     return this.serial(async () => {
+      if (this.restored) return []
+      this.restored = true
       const problems: string[] = []
       let entries
       try {
@@ -81,11 +86,20 @@ export class ProviderService {
         return [this.loadProblem]
       }
       const started: Promise<void>[] = []
+      const skip = (id: string, reason: string) => {
+        const problem = `provider '${id}' is not started: ${reason}`
+        this.options.logger.warn(problem)
+        problems.push(problem)
+      }
       for (const { provider, apiKey } of entries) {
-        if (this.options.agents.has(provider.id) || this.known.has(provider.id)) {
-          const problem = `provider '${provider.id}' is not started: a built-in or manifest agent has that id; rename the provider`
-          this.options.logger.warn(problem)
-          problems.push(problem)
+        if (this.options.agents.has(provider.id)) {
+          skip(provider.id, 'a built-in or manifest agent has that id; rename the provider')
+          continue
+        }
+        try {
+          this.agentSpec(provider, null)
+        } catch (error) {
+          skip(provider.id, settingsProblem(error))
           continue
         }
         this.options.agents.register(this.agentSpec(provider, apiKey))
@@ -118,6 +132,12 @@ export class ProviderService {
         system_prompt: params.system_prompt ?? null,
         temperature: params.temperature ?? null,
         max_tokens: params.max_tokens ?? null,
+      }
+      // Settings the provider agent cannot take are refused before anything is stored or stopped.
+      try {
+        this.agentSpec(provider, null)
+      } catch (error) {
+        throw new RpcError(ErrorCode.InvalidParams, `invalid params: ${settingsProblem(error)}`)
       }
       let apiKey: string | null
       try {
@@ -179,6 +199,12 @@ export class ProviderService {
     this.tail = result.catch(() => {})
     return result
   }
+}
+
+/** Why `agentEnv` refused the settings; called without the key, so its message holds none. */
+function settingsProblem(error: unknown): string {
+  if (error instanceof z.ZodError) return `the provider agent cannot use these settings: ${describeIssues(error)}`
+  return `the provider agent cannot use these settings: ${error instanceof Error ? error.message : String(error)}`
 }
 
 function toProvider({ provider, hasApiKey }: Known): Provider {

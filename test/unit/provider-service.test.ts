@@ -16,6 +16,7 @@ const MODULE = '/built/provider-agent.js'
 
 /** Stands in for the provider agent's launch contract (src/agents/provider/settings.ts `providerAgentEnv`). */
 function agentEnv(settings: ProviderAgentSettings, apiKey: string | null): Record<string, string> {
+  if (settings.base_url.includes('refused.test')) throw new Error('CARHOST_PROVIDER.base_url: Invalid URL')
   return { CARHOST_PROVIDER: JSON.stringify(settings), ...(apiKey === null ? {} : { CARHOST_PROVIDER_API_KEY: apiKey }) }
 }
 
@@ -136,6 +137,25 @@ describe('providers.save', () => {
     expect(t.service.list().providers).toEqual([])
   })
 
+  it('settings the provider agent refuses are -32602, before anything is stored or stopped', async () => {
+    const t = await setup()
+    await t.service.save(cloud)
+    const running = t.launcher.latest('cloud')
+    const error = await rpcError(t.service.save({ ...cloud, base_url: 'http://refused.test/v1' }))
+    expect(error).toMatchObject({ code: ErrorCode.InvalidParams, message: expect.stringMatching(/base_url: Invalid URL/) })
+    expect(running.alive).toBe(true)
+    expect((await t.store.loadAll())[0]!.provider.base_url).toBe(cloud.base_url)
+  })
+
+  it('runs one operation at a time: a delete sent right after a save deletes what the save made', async () => {
+    const t = await setup()
+    const [saved, deleted] = await Promise.all([t.service.save(cloud), t.service.delete('cloud')])
+    expect(saved.id).toBe('cloud')
+    expect(deleted).toEqual({ deleted: true })
+    expect(t.hub.supervisor.get('cloud')).toBeUndefined()
+    expect(await t.store.loadAll()).toEqual([])
+  })
+
   it('a store that fails otherwise is -32603 with its code only', async () => {
     const store = new FailingStore()
     const t = await setup({ store })
@@ -210,6 +230,17 @@ describe('restore at hub start', () => {
     expect(t.problems).toEqual([expect.stringMatching(/provider 'echo' is not started/)])
     expect(t.service.list().providers).toEqual([])
     expect(t.hub.supervisor.get('echo')?.spec.module).toBe('/fake/echo.js')
+  })
+
+  it('leaves out a saved provider the provider agent cannot take', async () => {
+    const store = new MemoryProviderStore([
+      { provider: saved({ ...local, id: 'odd', base_url: 'http://refused.test/v1' }), apiKey: KEY },
+      { provider: saved(local), apiKey: null },
+    ])
+    const t = await setup({ store })
+    expect(t.problems).toEqual([expect.stringMatching(/^provider 'odd' is not started: .*base_url: Invalid URL/)])
+    expect(t.service.list().providers.map((p) => p.id)).toEqual(['local'])
+    assertKeyNowhere(KEY, { logLines: t.lines, other: t.problems })
   })
 
   it('a store that cannot be read is reported, and every method answers with that problem instead of overwriting it', async () => {
