@@ -46,6 +46,9 @@ export interface ProviderServiceOptions {
   logger: Logger
 }
 
+/** What a shell hands the hub for providers: where they are kept and the provider agent's launch contract. */
+export type ProviderServiceConfig = Pick<ProviderServiceOptions, 'store' | 'agentModule' | 'agentEnv'>
+
 const KIND_NAMES: Record<ProviderKind, string> = {
   openai: 'OpenAI-compatible',
   anthropic: 'Anthropic',
@@ -227,13 +230,4 @@ function storeRpcError(error: unknown, context: string): RpcError {
     )
   }
   return new RpcError(ErrorCode.InternalError, storeMessage(error, context))
-}
-
-/** The host methods of §12, for the hub's method table (params arrive parsed by `ProviderMethods`). */
-export function providerHostMethods(service: ProviderService) {
-  return {
-    'providers.list': () => service.list(),
-    'providers.save': (_host: unknown, params: ProviderSaveParams) => service.save(params),
-    'providers.delete': (_host: unknown, params: { id: string }) => service.delete(params.id),
-  }
 }

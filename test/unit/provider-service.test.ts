@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { MemoryProviderStore } from '../../src/hub/memory-provider-store.js'
-import { ProviderService, providerHostMethods, supervisorAgentRegistry, type ProviderAgentSettings } from '../../src/hub/provider-service.js'
+import { ProviderService, supervisorAgentRegistry, type ProviderAgentSettings } from '../../src/hub/provider-service.js'
 import { ProviderStoreError, type KeyChange, type ProviderEntry, type SavedProvider } from '../../src/hub/provider-store.js'
 import { ErrorCode } from '../../src/protocol/errors.js'
 import { describeIssues } from '../../src/protocol/jsonrpc.js'
@@ -40,8 +40,7 @@ async function setup(options: { store?: MemoryProviderStore | FailingStore; rest
   const problems = options.restore === false ? [] : await service.restore()
   const host = t.connect()
   await host.client.call('host.subscribe')
-  const methods = providerHostMethods(service)
-  return { ...t, service, store, host, lines, problems, methods }
+  return { ...t, service, store, host, lines, problems }
 }
 
 class FailingStore extends MemoryProviderStore {
@@ -60,7 +59,7 @@ class FailingStore extends MemoryProviderStore {
 describe('providers.save', () => {
   it('creates a provider: its agent is registered and running, and the host sees has_api_key only', async () => {
     const t = await setup()
-    const provider = await t.methods['providers.save'](null, cloud)
+    const provider = await t.service.save(cloud)
     expect(provider).toEqual({ ...saved(cloud), has_api_key: true })
     expect(provider).not.toHaveProperty('api_key')
     expect(t.service.list()).toEqual({ providers: [provider] })
@@ -188,7 +187,7 @@ describe('providers.delete', () => {
     const t = await setup()
     await t.service.save(cloud)
     await t.host.client.call('agents.chat', { agent_id: 'cloud', prompt: 'hi', session_id: 's1' })
-    expect(await t.methods['providers.delete'](null, { id: 'cloud' })).toEqual({ deleted: true })
+    expect(await t.service.delete('cloud')).toEqual({ deleted: true })
     await settle()
     expect(t.host.terminalsOf('s1')).toEqual([expect.objectContaining({ kind: 'error', code: 'agent_exited' })])
     expect(t.host.hostEvents.filter((e) => e.agent_id === 'cloud').map((e) => e.kind)).toContain('agent.unregistered')
