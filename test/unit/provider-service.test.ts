@@ -1,10 +1,14 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { MemoryProviderStore } from '../../src/hub/memory-provider-store.js'
 import { ProviderService, supervisorAgentRegistry, type ProviderAgentSettings } from '../../src/hub/provider-service.js'
-import { ProviderStoreError, type KeyChange, type ProviderEntry, type SavedProvider } from '../../src/hub/provider-store.js'
+import { ProviderStoreError, type KeyChange, type ProviderEntry, type ProviderSettingsStore, type SavedProvider } from '../../src/hub/provider-store.js'
 import { ErrorCode } from '../../src/protocol/errors.js'
 import { describeIssues } from '../../src/protocol/jsonrpc.js'
 import { ProviderMethods, type ProviderSaveParams } from '../../src/protocol/providers.js'
+import { headlessProviderStore } from '../../src/platform/node/provider-file-store.js'
 import { scriptedAgent, settle } from '../support/fake-launcher.js'
 import { rpcError, startHub } from '../support/hub-fixture.js'
 import { assertKeyNowhere, recordingLogger } from '../support/key-secrecy.js'
@@ -28,7 +32,7 @@ function saved(params: ProviderSaveParams): SavedProvider {
   return { default_model: null, system_prompt: null, temperature: null, max_tokens: null, ...rest }
 }
 
-async function setup(options: { store?: MemoryProviderStore | FailingStore; restore?: boolean } = {}) {
+async function setup(options: { store?: ProviderSettingsStore; restore?: boolean } = {}) {
   const { logger, lines } = recordingLogger()
   const t = await startHub(
     [agentSpec('echo'), agentSpec('from-manifest')],
@@ -221,6 +225,27 @@ describe('restore at hub start', () => {
     expect(t.hub.supervisor.get('local')?.status).toBe('running')
     expect(t.launcher.latest('cloud').spec.env.CARHOST_PROVIDER_API_KEY).toBe(KEY)
     expect(t.launcher.latest('local').spec.env).not.toHaveProperty('CARHOST_PROVIDER_API_KEY')
+  })
+
+  it('a provider saved in the data folder comes back, with its key, in the next hub', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'carhost-restore-'))
+    try {
+      const first = await setup({ store: headlessProviderStore(dir) })
+      await first.service.save({ ...cloud, default_model: 'gpt-x' })
+      await first.service.save(local)
+      await first.hub.shutdown()
+
+      const next = await setup({ store: headlessProviderStore(dir) })
+      expect(next.service.list().providers).toEqual([
+        { ...saved(cloud), default_model: 'gpt-x', has_api_key: true },
+        { ...saved(local), has_api_key: false },
+      ])
+      expect(next.hub.supervisor.get('cloud')?.status).toBe('running')
+      expect(next.launcher.latest('cloud').spec.env.CARHOST_PROVIDER_API_KEY).toBe(KEY)
+      expect(JSON.parse(next.launcher.latest('cloud').spec.env.CARHOST_PROVIDER!)).toMatchObject({ default_model: 'gpt-x' })
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 
   it('leaves out a saved provider whose id a built-in agent took, and says so', async () => {
