@@ -13,6 +13,8 @@ export const SettingsSchema = z.strictObject({
   listen_port: z.number().int().min(0).max(65535).optional(),
   /** An agent manifest (PROTOCOL.md §10) whose agents run next to the built-in ones. */
   agents_manifest: z.string().min(1).max(4096).optional(),
+  /** Where the system has no key store (§12): keep provider keys in a user-only file without asking each time. */
+  provider_keys_in_file: z.boolean().optional(),
 })
 export type Settings = z.infer<typeof SettingsSchema>
 
