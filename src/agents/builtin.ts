@@ -14,6 +14,7 @@ export function builtinAgents(): AgentSpec[] {
       module: echoModule,
       description: 'Streams your prompt back, word by word.',
       capabilities: ['chat', 'stream'],
+      ready_signal: true,
     }),
     ManifestAgentSchema.parse({
       id: 'toolbox',
@@ -21,6 +22,7 @@ export function builtinAgents(): AgentSpec[] {
       module: toolboxModule,
       description: 'Tells the time, counts words and does arithmetic (with your approval), showing its tool calls.',
       capabilities: ['chat', 'stream', 'tools', 'approvals'],
+      ready_signal: true,
     }),
   ]
 }
