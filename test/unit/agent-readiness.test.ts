@@ -253,7 +253,7 @@ describe('held events (§8 v2)', () => {
     expect(flooded.events).toEqual([])
     const cancels = t.launcher.latest('a').inbox.filter((m) => (m as { method?: string }).method === 'agent.chat.cancel')
     expect(cancels).toHaveLength(1)
-    expect(bystander.connected).toBe(true)
+    expect(bystander.isConnected).toBe(true)
   })
 
   it('releases held bytes from the cap once they are handed on', async () => {
