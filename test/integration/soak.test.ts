@@ -49,8 +49,9 @@ describe('soak', () => {
     const rnd = prng(0x50a4)
     const launcher = new ChildProcessLauncher({ execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
     const hub = new Hub({
-      agents: ['k0', 'k1'].map((id) => ManifestAgentSchema.parse({ id, name: id, module: faultAgentPath })),
+      agents: ['k0', 'k1'].map((id) => ManifestAgentSchema.parse({ id, name: id, module: faultAgentPath, ready_signal: true })),
       launcher,
+      ackTimeoutMs: 30_000,
     })
     const token = randomBytes(32).toString('base64url')
     const server = await HubServer.listen({ hub, token, port: 0, staticRoot: null })
