@@ -59,6 +59,8 @@ export class ChatRouter {
     // §6 v2: a starting agent gets its start first; the ack window below opens once it is ready.
     if (agent.status === 'starting') await agent.whenReady(this.options.readyTimeoutMs)
     if (agent.status !== 'running') throw agentUnavailable(agent)
+    // The host may have left while the agent got ready: a session for it would never end (rule 6).
+    if (this.options.hosts.get(host.clientId) !== host) throw new RpcError(ErrorCode.InternalError, 'the host disconnected')
 
     const sessionId = params.session_id ?? this.options.newSessionId()
     if (this.sessions.has(sessionId)) {

@@ -72,6 +72,22 @@ describe('readiness (§6 v2)', () => {
     expect(await call).toEqual({ accepted: true, session_id: 's' })
   })
 
+  it('opens no session for a host that left while the agent got ready', async () => {
+    const t = await startHub([agentSpec('r', { ready_signal: true, auto_start: false })], {})
+    const host = t.connect()
+    const started = host.client.call('agents.start', { agent_id: 'r' }).catch(() => 'host gone')
+    await settle()
+    const call = rpcError(host.client.call('agents.chat', { agent_id: 'r', prompt: 'x', session_id: 's' }))
+    await settle()
+    host.dispose()
+    expect(await started).toBe('host gone')
+    t.launcher.latest('r').send(ready)
+    await call
+    await settle()
+    expect(chatRequests(t.launcher.latest('r'))).toEqual([])
+    expect(t.hub.stats().sessions_active).toBe(0)
+  })
+
   it('stops an agent that is not ready within the ready timeout; the start fails and backs off, then errors', async () => {
     const t = await startHub(
       [agentSpec('r', { ready_signal: true, auto_start: false, max_restarts: 1 })],
