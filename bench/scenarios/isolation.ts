@@ -114,7 +114,7 @@ export async function runIsolation(
       const flooded: Promise<PlanResult> = group.run([
         { host: 0, agent: 0, sessionId: stuckId, spec: stuckSpec, keepText: true, pauseAfterAck: variant === 'next to a stuck host' },
       ])
-      await until(() => rig.hub.router.sessions.get(stuckId)?.state === 'accepted', 10_000, 'the flooded chat to be accepted')
+      await until(() => rig.hub.router.sessions.get(stuckId)?.phase === 'live', 10_000, 'the flooded chat to be accepted')
       const healthy = await healthyPhase(id)
       if (variant === 'next to a stuck host') {
         // Let the flood finish while the host is still stuck, then resume it.

@@ -5,7 +5,9 @@ import {
   AgentCancelParamsSchema,
   AgentChatParamsSchema,
   AgentMethod,
+  AgentModelsParamsSchema,
   type AgentChatParams,
+  type AgentModel,
 } from '../protocol/agent-api.js'
 import { ErrorCode, RpcError } from '../protocol/errors.js'
 import { describeIssues } from '../protocol/jsonrpc.js'
@@ -34,6 +36,11 @@ export interface ServeAgentOptions {
 export interface AgentServer extends Disposable {
   /** Turns acknowledged (or being accepted) and not ended yet. */
   readonly activeTurns: number
+  /**
+   * Tells the hub which models `agents.chat` may name (§6 v2, `agent.models`);
+   * each call replaces the list. Throws when the list breaks the protocol's bounds.
+   */
+  announceModels(models: AgentModel[], defaultModel?: string): void
 }
 
 /**
@@ -81,6 +88,13 @@ class AgentServerImpl implements AgentServer, TurnLink {
       handleNotification: (method, params) => this.onNotification(method, params),
     })
     this.store.add(channel.onMessage((message) => this.peer.receive(message)))
+    // §6 v2: listening now; the hub counts the agent as running from here.
+    this.peer.notify(AgentMethod.ready, {})
+  }
+
+  announceModels(models: AgentModel[], defaultModel?: string): void {
+    const params = AgentModelsParamsSchema.parse(defaultModel === undefined ? { models } : { models, default_model: defaultModel })
+    this.peer.notify(AgentMethod.models, params)
   }
 
   get activeTurns(): number {

@@ -15,6 +15,7 @@ export function builtinAgents(): AgentSpec[] {
       module: echoModule,
       description: 'Streams your prompt back, word by word.',
       capabilities: ['chat', 'stream'],
+      ready_signal: true,
     }),
     ManifestAgentSchema.parse({
       id: 'toolbox',
@@ -22,6 +23,7 @@ export function builtinAgents(): AgentSpec[] {
       module: toolboxModule,
       description: 'Tells the time, counts words and does arithmetic (with your approval), showing its tool calls.',
       capabilities: ['chat', 'stream', 'tools', 'approvals'],
+      ready_signal: true,
     }),
   ]
 }

@@ -1,6 +1,7 @@
 import type { Clock } from '../base/clock.js'
 import { Emitter } from '../base/event.js'
 import { DisposableStore, type Disposable } from '../base/lifecycle.js'
+import { AgentMethod, type AgentControl, type AgentModel } from '../protocol/agent-api.js'
 import { ErrorCode, RpcError } from '../protocol/errors.js'
 import type { AgentInfo, AgentStatus } from '../protocol/agent-info.js'
 import type { AgentSpec } from '../protocol/manifest.js'
@@ -8,8 +9,29 @@ import { RpcPeer } from '../protocol/rpc-peer.js'
 import type { Logger } from './logger.js'
 import type { AgentExit, AgentProcess, ProcessLauncher } from './process-launcher.js'
 
-/** One agent the hub knows, and its process while it runs. */
-export class AgentRecord {
+/**
+ * What the rest of the hub may see and do with one agent. Its process, peer and
+ * restart bookkeeping stay private to the supervisor.
+ */
+export interface AgentHandle {
+  readonly id: string
+  readonly spec: AgentSpec
+  readonly status: AgentStatus
+  readonly pid: number | null
+  readonly restartCount: number
+  readonly lastExitCode: number | null
+  /** Requests of the hub still waiting for this agent's answer. */
+  readonly pendingRequests: number
+  /** Sends a request to the running process; rejects with -32011 when there is none. */
+  request(method: string, params: unknown, options: { timeoutMs: number }): Promise<unknown>
+  /** Tells the running process to stop a session (`agent.chat.cancel`); a no-op when it is not running. */
+  cancel(sessionId: string): void
+  /** Resolves true once the agent runs, false if it does not within `timeoutMs` or stops trying. */
+  whenReady(timeoutMs: number): Promise<boolean>
+}
+
+/** One agent the hub knows, and its process while it runs. Only the supervisor holds the record itself. */
+class AgentRecord implements AgentHandle {
   status: AgentStatus = 'stopped'
   process: AgentProcess | null = null
   /** Requests to the running process; replaced with every process. */
@@ -17,23 +39,48 @@ export class AgentRecord {
   pid: number | null = null
   restartCount = 0
   lastExitCode: number | null = null
-  /** Crashes since the agent last ran stably; drives the backoff and the restart limit. */
+  /** Consecutive failed starts and crashes (§10 v2); drives the backoff and the restart limit. */
   failures = 0
   stopRequested = false
+  /** The process did not become ready in time: its exit is a failed start whatever its code. */
+  readyTimedOut = false
   startedAtMs = 0
   processStore = new DisposableStore()
   backoffTimer: Disposable | null = null
   exited: Promise<void> = Promise.resolve()
+  models: AgentModel[] = []
+  defaultModel: string | null = null
+  readonly runningWaiters = new Set<() => void>()
 
-  constructor(readonly spec: AgentSpec) {}
+  constructor(
+    readonly spec: AgentSpec,
+    private readonly supervisor: AgentSupervisor,
+  ) {}
 
   get id(): string {
     return this.spec.id
   }
+
+  get pendingRequests(): number {
+    return this.peer?.pendingRequests ?? 0
+  }
+
+  request(method: string, params: unknown, options: { timeoutMs: number }): Promise<unknown> {
+    if (this.peer === null) return Promise.reject(agentUnavailable(this))
+    return this.peer.request(method, params, options)
+  }
+
+  cancel(sessionId: string): void {
+    this.peer?.notify(AgentMethod.cancel, { session_id: sessionId })
+  }
+
+  whenReady(timeoutMs: number): Promise<boolean> {
+    return this.supervisor.whenRunning(this, timeoutMs)
+  }
 }
 
 export interface StatusChange {
-  agent: AgentRecord
+  agent: AgentHandle
   previous: AgentStatus
 }
 
@@ -48,36 +95,38 @@ export interface SupervisorOptions {
   stableAfterMs: number
   /** Time a process gets to exit after being asked before it is killed. */
   stopTimeoutMs: number
-  /** How long `start` waits for a process to spawn before it answers with the status it has. */
-  startTimeoutMs: number
+  /** §6 v2: a start that is not `running` this long after launch is stopped and counts as failed. */
+  readyTimeoutMs: number
   /** Every message from any agent process, unvalidated. Hot path: no wrapper objects. */
-  onMessage(agent: AgentRecord, message: unknown): void
+  onMessage(agent: AgentHandle, message: unknown): void
   /** A process exited (after its peer failed every pending request). */
-  onExit(agent: AgentRecord, exit: AgentExit): void
+  onExit(agent: AgentHandle, exit: AgentExit): void
   sessionsActive(agentId: string): number
 }
 
 /**
  * Starts, stops and restarts agent processes through a launcher, and tracks their
- * status (PROTOCOL.md §4). Knows nothing of sessions except their count.
+ * status (PROTOCOL.md §4, §6, §10). Knows nothing of sessions except their count.
  */
 export class AgentSupervisor implements Disposable {
   private readonly agents = new Map<string, AgentRecord>()
   private readonly statusEmitter = new Emitter<StatusChange>()
-  private readonly registerEmitter = new Emitter<AgentRecord>()
-  private readonly unregisterEmitter = new Emitter<AgentRecord>()
-  private readonly runningWaiters = new Map<AgentRecord, Set<() => void>>()
+  private readonly registerEmitter = new Emitter<AgentHandle>()
+  private readonly unregisterEmitter = new Emitter<AgentHandle>()
+  private readonly updateEmitter = new Emitter<AgentHandle>()
   readonly onDidChangeStatus = this.statusEmitter.event
   readonly onDidRegister = this.registerEmitter.event
   readonly onDidUnregister = this.unregisterEmitter.event
+  /** The agent's own description changed (its models, §6 v2). */
+  readonly onDidUpdate = this.updateEmitter.event
 
   constructor(private readonly options: SupervisorOptions) {}
 
-  get(agentId: string): AgentRecord | undefined {
+  get(agentId: string): AgentHandle | undefined {
     return this.agents.get(agentId)
   }
 
-  all(): IterableIterator<AgentRecord> {
+  all(): IterableIterator<AgentHandle> {
     return this.agents.values()
   }
 
@@ -87,9 +136,9 @@ export class AgentSupervisor implements Disposable {
     return count
   }
 
-  register(spec: AgentSpec): AgentRecord {
+  register(spec: AgentSpec): AgentHandle {
     if (this.agents.has(spec.id)) throw new Error(`agent '${spec.id}' is registered twice`)
-    const agent = new AgentRecord(spec)
+    const agent = new AgentRecord(spec, this)
     this.agents.set(spec.id, agent)
     this.registerEmitter.fire(agent)
     return agent
@@ -103,7 +152,8 @@ export class AgentSupervisor implements Disposable {
     this.unregisterEmitter.fire(agent)
   }
 
-  info(agent: AgentRecord): AgentInfo {
+  info(handle: AgentHandle): AgentInfo {
+    const agent = this.record(handle)
     return {
       id: agent.id,
       name: agent.spec.name,
@@ -114,6 +164,8 @@ export class AgentSupervisor implements Disposable {
       restart_count: agent.restartCount,
       sessions_active: this.options.sessionsActive(agent.id),
       last_exit_code: agent.lastExitCode,
+      models: agent.models.map((model) => ({ ...model })),
+      default_model: agent.defaultModel,
     }
   }
 
@@ -121,41 +173,36 @@ export class AgentSupervisor implements Disposable {
     return [...this.agents.values()].map((agent) => this.info(agent))
   }
 
-  /** Starts the agent if it is not running; resolves once it runs, or once it failed to. */
-  async start(agent: AgentRecord): Promise<AgentInfo> {
-    if (agent.status === 'running' || agent.status === 'starting') {
-      await this.whenRunning(agent, this.options.startTimeoutMs)
-      return this.info(agent)
+  /** Starts the agent if it is not running; resolves once it runs, or once it failed to (§6 v2). */
+  async start(handle: AgentHandle): Promise<AgentInfo> {
+    const agent = this.record(handle)
+    if (agent.status !== 'running' && agent.status !== 'starting') {
+      agent.failures = 0
+      agent.backoffTimer?.dispose()
+      agent.backoffTimer = null
+      this.spawn(agent)
     }
-    agent.failures = 0
-    agent.backoffTimer?.dispose()
-    agent.backoffTimer = null
-    this.spawn(agent)
-    await this.whenRunning(agent, this.options.startTimeoutMs)
+    // The ready timer ends every start, so this needs no timeout of its own.
+    await this.whenRunning(agent, Number.POSITIVE_INFINITY)
     return this.info(agent)
   }
 
   /** Stops the agent; resolves once its process is gone. */
-  async stop(agent: AgentRecord): Promise<AgentInfo> {
+  async stop(handle: AgentHandle): Promise<AgentInfo> {
+    const agent = this.record(handle)
     agent.backoffTimer?.dispose()
     agent.backoffTimer = null
-    const process = agent.process
-    if (!process) {
+    if (!agent.process) {
       if (agent.status !== 'stopped' && agent.status !== 'errored') this.setStatus(agent, 'stopped')
       return this.info(agent)
     }
     agent.stopRequested = true
-    process.kill()
-    const killTimer = this.options.clock.setTimeout(() => process.kill(true), this.options.stopTimeoutMs)
-    try {
-      await agent.exited
-    } finally {
-      killTimer.dispose()
-    }
+    await this.terminate(agent)
     return this.info(agent)
   }
 
-  async restart(agent: AgentRecord): Promise<AgentInfo> {
+  async restart(handle: AgentHandle): Promise<AgentInfo> {
+    const agent = this.record(handle)
     await this.stop(agent)
     agent.restartCount++
     return this.start(agent)
@@ -166,20 +213,35 @@ export class AgentSupervisor implements Disposable {
   }
 
   /** Resolves true once the agent runs, false if it does not within `timeoutMs` or stops trying. */
-  whenRunning(agent: AgentRecord, timeoutMs: number): Promise<boolean> {
+  whenRunning(handle: AgentHandle, timeoutMs: number): Promise<boolean> {
+    const agent = this.record(handle)
     if (agent.status === 'running') return Promise.resolve(true)
     if (agent.status !== 'starting') return Promise.resolve(false)
     return new Promise((resolve) => {
-      let waiters = this.runningWaiters.get(agent)
-      if (!waiters) this.runningWaiters.set(agent, (waiters = new Set()))
       const done = () => {
-        timer.dispose()
-        waiters.delete(done)
+        timer?.dispose()
+        agent.runningWaiters.delete(done)
         resolve(agent.status === 'running')
       }
-      const timer = this.options.clock.setTimeout(done, timeoutMs)
-      waiters.add(done)
+      const timer = Number.isFinite(timeoutMs) ? this.options.clock.setTimeout(done, timeoutMs) : null
+      agent.runningWaiters.add(done)
     })
+  }
+
+  /** A message an agent sent about itself (§6): an answer to the hub, `agent.ready` or `agent.models`. */
+  receive(handle: AgentHandle, message: AgentControl): void {
+    const agent = this.record(handle)
+    if (!('method' in message)) {
+      agent.peer?.handleResponse(message)
+      return
+    }
+    if (message.method === AgentMethod.ready) {
+      if (agent.status === 'starting' && agent.process !== null) this.markRunning(agent, agent.process)
+      return
+    }
+    agent.models = message.params.models
+    agent.defaultModel = message.params.default_model ?? null
+    this.updateEmitter.fire(agent)
   }
 
   dispose(): void {
@@ -191,10 +253,31 @@ export class AgentSupervisor implements Disposable {
     this.statusEmitter.dispose()
     this.registerEmitter.dispose()
     this.unregisterEmitter.dispose()
+    this.updateEmitter.dispose()
+  }
+
+  private record(handle: AgentHandle): AgentRecord {
+    const agent = this.agents.get(handle.id)
+    if (agent !== handle) throw new Error(`agent '${handle.id}' is not registered with this supervisor`)
+    return agent
+  }
+
+  /** Asks the process to exit, kills it after the stop timeout, resolves once it is gone. */
+  private async terminate(agent: AgentRecord): Promise<void> {
+    const process = agent.process
+    if (!process) return
+    process.kill()
+    const killTimer = this.options.clock.setTimeout(() => process.kill(true), this.options.stopTimeoutMs)
+    try {
+      await agent.exited
+    } finally {
+      killTimer.dispose()
+    }
   }
 
   private spawn(agent: AgentRecord): void {
     agent.stopRequested = false
+    agent.readyTimedOut = false
     this.setStatus(agent, 'starting')
     let process: AgentProcess
     try {
@@ -226,11 +309,18 @@ export class AgentSupervisor implements Disposable {
     agent.peer = peer
     const store = (agent.processStore = new DisposableStore())
     store.add(
+      this.options.clock.setTimeout(() => {
+        if (agent.process !== process || agent.status !== 'starting') return
+        this.options.logger.warn('agent did not become ready in time; stopping it', { agent: agent.id })
+        agent.readyTimedOut = true
+        void this.terminate(agent)
+      }, this.options.readyTimeoutMs),
+    )
+    store.add(
       process.onDidSpawn(() => {
         if (agent.process !== process) return
         agent.pid = process.pid
-        agent.startedAtMs = this.options.clock.now()
-        this.setStatus(agent, 'running')
+        if (!agent.spec.ready_signal) this.markRunning(agent, process)
       }),
     )
     store.add(process.onMessage((message) => this.options.onMessage(agent, message)))
@@ -250,6 +340,13 @@ export class AgentSupervisor implements Disposable {
     )
   }
 
+  private markRunning(agent: AgentRecord, process: AgentProcess): void {
+    agent.pid = process.pid
+    agent.startedAtMs = this.options.clock.now()
+    this.setStatus(agent, 'running')
+  }
+
+  /** §10 v2: the restart policy, with `max_restarts` counting consecutive failed starts and crashes only. */
   private afterExit(agent: AgentRecord, exit: AgentExit): void {
     if (agent.stopRequested) {
       agent.stopRequested = false
@@ -257,21 +354,22 @@ export class AgentSupervisor implements Disposable {
       return
     }
     const ranStably = agent.startedAtMs > 0 && this.options.clock.now() - agent.startedAtMs >= this.options.stableAfterMs
-    if (ranStably) agent.failures = 0
-    const failed = exit.code !== 0
+    agent.startedAtMs = 0
+    const failed = agent.readyTimedOut || exit.code !== 0
+    if (ranStably || !failed) agent.failures = 0
     const policy = agent.spec.restart
     const wantsRestart = policy === 'always' || (policy === 'on_failure' && failed)
     if (!wantsRestart) {
       this.setStatus(agent, failed ? 'errored' : 'stopped')
       return
     }
-    if (agent.failures >= agent.spec.max_restarts) {
+    if (failed && agent.failures >= agent.spec.max_restarts) {
       this.options.logger.warn('agent gave up after too many restarts', { agent: agent.id, restarts: agent.failures })
       this.setStatus(agent, 'errored')
       return
     }
     const delay = Math.min(this.options.backoffMaxMs, this.options.backoffInitialMs * 2 ** agent.failures)
-    agent.failures++
+    if (failed) agent.failures++
     this.setStatus(agent, 'backoff')
     agent.backoffTimer = this.options.clock.setTimeout(() => {
       agent.backoffTimer = null
@@ -286,16 +384,12 @@ export class AgentSupervisor implements Disposable {
     if (previous === status) return
     agent.status = status
     this.statusEmitter.fire({ agent, previous })
-    if (status !== 'starting') {
-      const waiters = this.runningWaiters.get(agent)
-      if (waiters) {
-        this.runningWaiters.delete(agent)
-        for (const done of waiters) done()
-      }
+    if (status !== 'starting' && agent.runningWaiters.size > 0) {
+      for (const done of [...agent.runningWaiters]) done()
     }
   }
 }
 
-export function agentUnavailable(agent: AgentRecord): RpcError {
+export function agentUnavailable(agent: AgentHandle): RpcError {
   return new RpcError(ErrorCode.AgentUnavailable, `agent '${agent.id}' is ${agent.status}`)
 }

@@ -4,7 +4,7 @@ import { HubErrorCode, isTerminalKind, type AgentChatEvent } from '../protocol/c
 import { ErrorCode, RpcError } from '../protocol/errors.js'
 import { RequestTimeoutError } from '../protocol/rpc-peer.js'
 import { HostNotification, type ChatParams } from '../protocol/host-api.js'
-import { agentUnavailable, type AgentRecord, type AgentSupervisor } from './agent-supervisor.js'
+import { agentUnavailable, type AgentHandle } from './agent-supervisor.js'
 import type { HostOutbox } from './host-outbox.js'
 import type { Logger } from './logger.js'
 import { Session, SessionMap, expiryReason, type SweepPolicy } from './session-map.js'
@@ -32,15 +32,15 @@ export interface RouterOptions {
   clock: Clock
   logger: Logger
   counters: HubCounters
-  supervisor: AgentSupervisor
+  /** The agents by id, as handles: the router never sees a process. */
+  agents: { get(agentId: string): AgentHandle | undefined }
   hosts: ReadonlyMap<string, HostEndpoint>
   ackTimeoutMs: number
+  /** §6 v2: how long `agents.chat` waits for a `starting` agent before the ack window opens. */
+  readyTimeoutMs: number
   sweep: SweepPolicy
   newSessionId(): string
 }
-
-/** Events an agent may send before its acknowledgement reaches the host; beyond, they are dropped. */
-const MAX_HELD_EVENTS = 10_000
 
 /**
  * The session map's rules (PROTOCOL.md §7 and §8): creates sessions on `agents.chat`,
@@ -53,12 +53,14 @@ export class ChatRouter {
   constructor(private readonly options: RouterOptions) {}
 
   async chat(host: HostEndpoint, params: ChatParams, ctx: CallContext): Promise<{ accepted: true; session_id: string }> {
-    const { supervisor, ackTimeoutMs, clock } = this.options
-    const agent = supervisor.get(params.agent_id)
+    const { ackTimeoutMs, clock } = this.options
+    const agent = this.options.agents.get(params.agent_id)
     if (!agent) throw new RpcError(ErrorCode.UnknownAgent, `unknown agent '${params.agent_id}'`)
-    if (agent.status === 'starting') await supervisor.whenRunning(agent, ackTimeoutMs)
-    const peer = agent.peer
-    if (agent.status !== 'running' || !peer) throw agentUnavailable(agent)
+    // §6 v2: a starting agent gets its start first; the ack window below opens once it is ready.
+    if (agent.status === 'starting') await agent.whenReady(this.options.readyTimeoutMs)
+    if (agent.status !== 'running') throw agentUnavailable(agent)
+    // The host may have left while the agent got ready: a session for it would never end (rule 6).
+    if (this.options.hosts.get(host.clientId) !== host) throw new RpcError(ErrorCode.InternalError, 'the host disconnected')
 
     const sessionId = params.session_id ?? this.options.newSessionId()
     if (this.sessions.has(sessionId)) {
@@ -69,7 +71,7 @@ export class ChatRouter {
 
     let ack: unknown
     try {
-      ack = await peer.request(
+      ack = await agent.request(
         AgentMethod.chat,
         {
           session_id: sessionId,
@@ -85,22 +87,21 @@ export class ChatRouter {
         { timeoutMs: ackTimeoutMs },
       )
     } catch (error) {
-      const wasInMap = this.sessions.delete(session)
+      const wasInMap = this.remove(session)
       throw this.refusal(agent, sessionId, error, wasInMap)
     }
-    if (session.state === 'ended') {
+    if (session.phase === 'ended') {
       throw new RpcError(ErrorCode.AgentUnavailable, `session '${sessionId}' ended before the agent acknowledged`)
     }
     if (!AgentChatResultSchema.safeParse(ack).success) {
-      this.sessions.delete(session)
-      agent.peer?.notify(AgentMethod.cancel, { session_id: sessionId })
-      this.options.counters.events_dropped += session.held?.length ?? 0
+      this.remove(session)
+      agent.cancel(sessionId)
       const message = 'malformed acknowledgement'
       throw new RpcError(ErrorCode.AgentUnavailable, `agent '${agent.id}' refused the chat: ${message}`, {
         agent_error: { code: ErrorCode.InternalError, message },
       })
     }
-    session.state = 'accepted'
+    session.acknowledge()
     session.lastActivityMs = clock.now()
     ctx.afterResponse(() => this.release(session))
     return { accepted: true, session_id: sessionId }
@@ -110,16 +111,15 @@ export class ChatRouter {
     const session = this.sessions.get(sessionId)
     if (!session) return { cancelled: false }
     this.assertOwner(host, session)
-    if (session.cancelRequested) return { cancelled: false }
-    // Its end (the agent's, or the hub's) is already held for release: the session is over.
-    if (session.held?.some(({ message }) => isTerminalKind(message.params.kind))) return { cancelled: false }
-    this.options.supervisor.get(session.agentId)?.peer?.notify(AgentMethod.cancel, { session_id: sessionId })
-    if (session.held !== null) {
+    if (session.isHolding) {
       // Not yet acknowledged (or its result not yet sent): end it right after the result.
-      session.cancelRequested = true
+      // False when its end (a cancel, the agent's or the hub's terminal) is already decided.
+      if (!session.requestCancel()) return { cancelled: false }
+      this.options.agents.get(session.agentId)?.cancel(sessionId)
       return { cancelled: true }
     }
-    this.sessions.delete(session)
+    this.options.agents.get(session.agentId)?.cancel(sessionId)
+    this.remove(session)
     ctx.afterResponse(() => this.deliverTerminal(session, { kind: 'done', finish_reason: 'cancelled' }))
     return { cancelled: true }
   }
@@ -133,12 +133,11 @@ export class ChatRouter {
     if (!session) return unresolved
     this.assertOwner(host, session)
     if (!session.pendingApprovals.has(params.approval_id)) return unresolved
-    const agent = this.options.supervisor.get(session.agentId)
-    const peer = agent?.peer
-    if (!agent || !peer) return unresolved
+    const agent = this.options.agents.get(session.agentId)
+    if (!agent || agent.status !== 'running') return unresolved
     let answer: unknown
     try {
-      answer = await peer.request(AgentMethod.approve, params, { timeoutMs: this.options.ackTimeoutMs })
+      answer = await agent.request(AgentMethod.approve, params, { timeoutMs: this.options.ackTimeoutMs })
     } catch (error) {
       if (error instanceof RequestTimeoutError) {
         throw new RpcError(ErrorCode.AckTimeout, `agent '${agent.id}' did not answer the approval in time`)
@@ -152,7 +151,7 @@ export class ChatRouter {
   }
 
   /** Hot path: one validated event from an agent process. `size` is its JSON length (0 for tokens). */
-  onAgentEvent(agent: AgentRecord, message: AgentEventMessage, size: number): void {
+  onAgentEvent(agent: AgentHandle, message: AgentEventMessage, size: number): void {
     const event = message.params
     const session = this.sessions.get(event.session_id)
     if (session === undefined || session.agentId !== agent.id) {
@@ -160,22 +159,22 @@ export class ChatRouter {
       return
     }
     session.lastActivityMs = this.options.clock.now()
-    if (session.held !== null) {
-      // After a cancel the agent has been told to stop: what it still sends is late, as for an accepted session.
-      if (session.cancelRequested || session.held.length >= MAX_HELD_EVENTS) {
-        this.options.counters.events_dropped++
-        return
-      }
-      session.held.push({ message, size })
+    if (session.phase === 'live') {
+      this.route(session, message, size)
       return
     }
-    this.route(session, message, size)
+    if (!session.acceptsHeld) {
+      // Its end is decided (a cancel told the agent to stop, or a terminal is held): what follows is late.
+      this.options.counters.events_dropped++
+      return
+    }
+    this.hold(session, message, size)
   }
 
   /** Ends every accepted session of an agent whose process is gone. */
-  onAgentExit(agent: AgentRecord): void {
+  onAgentExit(agent: AgentHandle): void {
     for (const session of this.sessions.ofAgent(agent.id)) {
-      if (session.state === 'pending') continue // its `agents.chat` fails with -32011
+      if (session.phase === 'pending') continue // its `agents.chat` fails with -32011
       this.end(session, { kind: 'error', error: `agent '${agent.id}' exited`, code: HubErrorCode.AgentExited })
     }
   }
@@ -183,9 +182,8 @@ export class ChatRouter {
   /** Removes a departed host's sessions and tells each agent to stop (rule 6). */
   onHostDisconnect(clientId: string): void {
     for (const session of this.sessions.ofHost(clientId)) {
-      this.sessions.delete(session)
-      session.held = null
-      this.options.supervisor.get(session.agentId)?.peer?.notify(AgentMethod.cancel, { session_id: session.sessionId })
+      this.remove(session)
+      this.options.agents.get(session.agentId)?.cancel(session.sessionId)
     }
   }
 
@@ -194,12 +192,11 @@ export class ChatRouter {
     const now = this.options.clock.now()
     let expired = 0
     for (const session of this.sessions.values()) {
-      if (session.held !== null) continue
       const reason = expiryReason(session, now, this.options.sweep)
       if (reason === null) continue
       expired++
       this.options.counters.sessions_expired++
-      this.options.supervisor.get(session.agentId)?.peer?.notify(AgentMethod.cancel, { session_id: session.sessionId })
+      this.options.agents.get(session.agentId)?.cancel(session.sessionId)
       this.end(session, {
         kind: 'error',
         error: reason === 'idle' ? 'the agent sent nothing for too long' : 'the session exceeded its maximum age',
@@ -209,11 +206,11 @@ export class ChatRouter {
     return expired
   }
 
-  /** Ends every session with `hub_shutdown`. */
+  /** Ends every acknowledged session with `hub_shutdown`. */
   shutdown(): void {
     for (const session of [...this.sessions.values()]) {
-      if (session.state !== 'accepted') continue
-      this.options.supervisor.get(session.agentId)?.peer?.notify(AgentMethod.cancel, { session_id: session.sessionId })
+      if (session.phase === 'pending') continue
+      this.options.agents.get(session.agentId)?.cancel(session.sessionId)
       this.end(session, { kind: 'error', error: 'the hub is shutting down', code: HubErrorCode.HubShutdown })
     }
   }
@@ -227,6 +224,14 @@ export class ChatRouter {
     }))
   }
 
+  /** Holds an event until the session's result is out (rule 3); its bytes count towards the host's cap (§8). */
+  private hold(session: Session, message: AgentEventMessage, size: number): void {
+    const bytes = session.hold(message, size, isTerminalKind(message.params.kind))
+    // Last: passing the cap disconnects the host, which removes this session.
+    this.options.hosts.get(session.hostClientId)?.outbox.hold(bytes)
+  }
+
+  /** An agent event for a live session, or one released from hold. */
   private route(session: Session, message: AgentEventMessage, size: number): void {
     const host = this.options.hosts.get(session.hostClientId)
     if (host === undefined) {
@@ -234,13 +239,7 @@ export class ChatRouter {
       return
     }
     const event = message.params
-    event.agent_id = session.agentId
-    message.method = HostNotification.chatEvent
-    this.options.counters.events_forwarded++
     switch (event.kind) {
-      case 'token':
-        host.outbox.pushToken(session, message as { params: { delta: string } }, event.delta as string)
-        return
       case 'approval_pending':
         session.pendingApprovals.add(event.approval_id as string)
         break
@@ -249,49 +248,75 @@ export class ChatRouter {
         break
       case 'done':
       case 'error':
-        this.sessions.delete(session)
+        this.remove(session)
         break
     }
-    host.outbox.pushEvent(session, message, size)
+    this.deliver(session, host, message, size)
+  }
+
+  /**
+   * The one place every chat event of a session passes on its way to the host,
+   * the agent's and the hub's own terminal events alike.
+   */
+  private deliver(session: Session, host: HostEndpoint, message: AgentEventMessage, size: number): void {
+    const event = message.params
+    event.agent_id = session.agentId
+    message.method = HostNotification.chatEvent
+    this.options.counters.events_forwarded++
+    if (event.kind === 'token') host.outbox.pushToken(session, message as { params: { delta: string } }, event.delta as string)
+    else host.outbox.pushEvent(session, message, size)
   }
 
   /** Delivers what was held for the session, then a cancel the owner asked for meanwhile (rule 3). */
   private release(session: Session): void {
-    const held = session.held
-    session.held = null
-    if (held === null) return
-    for (const { message, size } of held) {
-      if (session.state === 'ended') {
-        this.options.counters.events_dropped++
+    if (session.phase === 'ended') return
+    const host = this.options.hosts.get(session.hostClientId)
+    host?.outbox.releaseHeld(session.heldBytes)
+    const held = session.release()
+    const { counters } = this.options
+    for (const { message, size, count } of held) {
+      if (session.isEnded) {
+        counters.events_dropped += count
         continue
       }
+      // Tokens merged while held were each handed on, as when the outbox merges them (§9).
+      counters.events_forwarded += count - 1
+      counters.events_merged += count - 1
       this.route(session, message, size)
     }
-    if (session.cancelRequested && session.state === 'accepted') {
-      this.sessions.delete(session)
+    if (session.phase === 'cancelling') {
+      this.remove(session)
       this.deliverTerminal(session, { kind: 'done', finish_reason: 'cancelled' })
     }
   }
 
   /** Ends a session from the hub's side: now, or right after its held events if its result is not out yet. */
   private end(session: Session, terminal: HubTerminal): void {
-    if (session.held !== null) {
-      // A cancel already promised this session its terminal event (at release).
-      if (!session.cancelRequested) session.held.push({ message: this.hubEvent(session, terminal), size: 256 })
+    if (session.isHolding) {
+      // A session whose end is decided (a cancel, a held terminal) keeps that end.
+      if (session.acceptsHeld) this.hold(session, this.hubEvent(session, terminal), 256)
       return
     }
-    if (!this.sessions.delete(session)) return
+    if (!this.remove(session)) return
     this.deliverTerminal(session, terminal)
+  }
+
+  /** Takes the session out of the map; what it still held is dropped and no longer counts towards the host's cap. */
+  private remove(session: Session): boolean {
+    const heldBytes = session.heldBytes
+    const heldCount = session.heldCount
+    if (!this.sessions.delete(session)) return false
+    if (heldCount > 0) {
+      this.options.counters.events_dropped += heldCount
+      this.options.hosts.get(session.hostClientId)?.outbox.releaseHeld(heldBytes)
+    }
+    return true
   }
 
   private deliverTerminal(session: Session, terminal: HubTerminal): void {
     const host = this.options.hosts.get(session.hostClientId)
     if (!host) return
-    this.options.counters.events_forwarded++
-    const message = this.hubEvent(session, terminal)
-    message.params.agent_id = session.agentId
-    message.method = HostNotification.chatEvent
-    host.outbox.pushEvent(session, message, 256)
+    this.deliver(session, host, this.hubEvent(session, terminal), 256)
   }
 
   private hubEvent(session: Session, terminal: HubTerminal): AgentEventMessage {
@@ -304,12 +329,12 @@ export class ChatRouter {
     }
   }
 
-  private refusal(agent: AgentRecord, sessionId: string, error: unknown, wasInMap: boolean): RpcError {
+  private refusal(agent: AgentHandle, sessionId: string, error: unknown, wasInMap: boolean): RpcError {
     if (error instanceof RequestTimeoutError) {
-      agent.peer?.notify(AgentMethod.cancel, { session_id: sessionId })
+      agent.cancel(sessionId)
       return new RpcError(ErrorCode.AckTimeout, `agent '${agent.id}' did not acknowledge within ${this.options.ackTimeoutMs} ms`)
     }
-    if (error instanceof RpcError && agent.peer !== null && wasInMap) {
+    if (error instanceof RpcError && agent.status === 'running' && wasInMap) {
       return new RpcError(ErrorCode.AgentUnavailable, `agent '${agent.id}' refused the chat: ${error.message}`, {
         agent_error: { code: error.code, message: error.message },
       })

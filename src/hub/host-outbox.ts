@@ -25,7 +25,8 @@ export interface OutboxOptions {
   onMerged(): void
 }
 
-const TOKEN_OVERHEAD = 96
+/** Bytes a queued token message costs beyond its delta. */
+export const TOKEN_OVERHEAD = 96
 
 /**
  * A host's outbound queue (PROTOCOL.md §8). While the transport is writable and
@@ -37,6 +38,8 @@ export class HostOutbox implements Disposable {
   private queue: QueuedMessage[] = []
   private head = 0
   private queuedBytes = 0
+  /** Bytes of events held for this host's sessions before their results went out (§8). */
+  private heldBytes = 0
   private overflowed = false
   private readonly drainSubscription: Disposable
 
@@ -53,6 +56,10 @@ export class HostOutbox implements Disposable {
 
   get pendingBytes(): number {
     return this.queuedBytes
+  }
+
+  get heldPendingBytes(): number {
+    return this.heldBytes
   }
 
   /** Queues any message that is never merged. */
@@ -96,8 +103,21 @@ export class HostOutbox implements Disposable {
     this.enqueue(entry)
   }
 
+  /** Counts bytes held elsewhere for this host (events awaiting their session's result) towards the hard cap. */
+  hold(bytes: number): void {
+    if (this.overflowed) return
+    this.heldBytes += bytes
+    this.checkCap()
+  }
+
+  /** Held bytes that were handed to the queue or discarded. */
+  releaseHeld(bytes: number): void {
+    this.heldBytes = Math.max(0, this.heldBytes - bytes)
+  }
+
   dispose(): void {
     this.drainSubscription.dispose()
+    this.heldBytes = 0
     for (let i = this.head; i < this.queue.length; i++) {
       const slot = this.queue[i]!.slot
       if (slot) slot.tail = null
@@ -115,7 +135,7 @@ export class HostOutbox implements Disposable {
 
   private checkCap(): void {
     if (this.overflowed) return
-    if (this.queuedBytes + this.transport.bufferedBytes > this.options.hardCapBytes) {
+    if (this.queuedBytes + this.heldBytes + this.transport.bufferedBytes > this.options.hardCapBytes) {
       this.overflowed = true
       this.options.onOverflow()
     }

@@ -1,13 +1,13 @@
 import { systemClock, type Clock } from '../base/clock.js'
 import { DisposableStore, type Disposable } from '../base/lifecycle.js'
-import { AgentInboundSchema } from '../protocol/agent-api.js'
+import { AgentInboundSchema, AgentMethod } from '../protocol/agent-api.js'
 import { KNOWN_EVENT_KINDS } from '../protocol/chat-events.js'
 import { ErrorCode, RpcError } from '../protocol/errors.js'
 import type { HubStats } from '../protocol/host-api.js'
 import { approximateJsonSize } from '../protocol/json-size.js'
 import { Limits } from '../protocol/limits.js'
 import type { AgentSpec } from '../protocol/manifest.js'
-import { AgentSupervisor, type AgentRecord } from './agent-supervisor.js'
+import { AgentSupervisor, type AgentHandle } from './agent-supervisor.js'
 import { ChatRouter, type AgentEventMessage } from './chat-router.js'
 import { HostConnection, type HostMethodTable } from './host-connection.js'
 import { HostEventBus } from './host-events.js'
@@ -37,7 +37,8 @@ export interface HubOptions {
   backoffMaxMs?: number
   stableAfterMs?: number
   stopTimeoutMs?: number
-  startTimeoutMs?: number
+  /** §6 v2: how long a start may take to become `running` (spawned, and ready if the agent signals it); default 30 s. */
+  readyTimeoutMs?: number
   newId?: () => string
 }
 
@@ -82,7 +83,7 @@ export class Hub implements Disposable {
         backoffMaxMs: options.backoffMaxMs ?? 30_000,
         stableAfterMs: options.stableAfterMs ?? 10_000,
         stopTimeoutMs: options.stopTimeoutMs ?? 3_000,
-        startTimeoutMs: options.startTimeoutMs ?? 10_000,
+        readyTimeoutMs: options.readyTimeoutMs ?? 30_000,
         onMessage: (agent, message) => this.onAgentMessage(agent, message),
         onExit: (agent, exit) => {
           this.logger.info('agent exited', { agent: agent.id, code: exit.code, signal: exit.signal })
@@ -97,9 +98,10 @@ export class Hub implements Disposable {
       clock: this.clock,
       logger: this.logger,
       counters: this.counters,
-      supervisor: this.supervisor,
+      agents: this.supervisor,
       hosts: this.hosts,
       ackTimeoutMs: options.ackTimeoutMs ?? 5_000,
+      readyTimeoutMs: options.readyTimeoutMs ?? 30_000,
       sweep: { idleMs, maxAgeMs },
       newSessionId: () => `chat-${this.newId()}`,
     })
@@ -117,6 +119,11 @@ export class Hub implements Disposable {
     this.store.add(
       this.supervisor.onDidRegister((agent) =>
         this.events.emit('agent.registered', agent.id, `${agent.id} registered`, { agent: this.supervisor.info(agent) }),
+      ),
+    )
+    this.store.add(
+      this.supervisor.onDidUpdate((agent) =>
+        this.events.emit('agent.updated', agent.id, `${agent.id} updated`, this.supervisor.info(agent)),
       ),
     )
     this.store.add(
@@ -191,7 +198,7 @@ export class Hub implements Disposable {
     this.store.dispose()
   }
 
-  private onAgentMessage(agent: AgentRecord, raw: unknown): void {
+  private onAgentMessage(agent: AgentHandle, raw: unknown): void {
     let parsed
     try {
       parsed = AgentInboundSchema.safeParse(raw)
@@ -204,8 +211,8 @@ export class Hub implements Disposable {
       return
     }
     const message = parsed.data
-    if (!('method' in message)) {
-      agent.peer?.handleResponse(message)
+    if (!('method' in message) || message.method !== AgentMethod.event) {
+      this.supervisor.receive(agent, message)
       return
     }
     const event = message.params
@@ -245,7 +252,7 @@ export class Hub implements Disposable {
     return count
   }
 
-  private agent(agentId: string): AgentRecord {
+  private agent(agentId: string): AgentHandle {
     const agent = this.supervisor.get(agentId)
     if (!agent) throw new RpcError(ErrorCode.UnknownAgent, `unknown agent '${agentId}'`)
     return agent

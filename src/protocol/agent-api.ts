@@ -11,6 +11,8 @@ export const AgentMethod = {
   cancel: 'agent.chat.cancel',
   approve: 'agent.chat.approve',
   event: 'agent.chat.event',
+  ready: 'agent.ready',
+  models: 'agent.models',
 } as const
 
 const SessionId = z.string().regex(Limits.idPattern)
@@ -47,6 +49,33 @@ export const AgentEventNotificationSchema = z.object({
   params: AgentChatEventSchema,
 })
 
-/** Everything an agent may send the hub: its events, and answers to the hub's requests. */
-export const AgentInboundSchema = z.union([AgentEventNotificationSchema, RpcResponseSchema])
+/** §6 v2: the agent is listening. */
+export const AgentReadyNotificationSchema = z.object({
+  jsonrpc: z.literal('2.0'),
+  method: z.literal(AgentMethod.ready),
+  params: z.object({}).optional(),
+})
+
+export const AgentModelSchema = z.object({ id: z.string().min(1).max(256), name: z.string().max(256).optional() })
+export type AgentModel = z.infer<typeof AgentModelSchema>
+
+export const AgentModelsParamsSchema = z.object({
+  models: z.array(AgentModelSchema).max(1000),
+  default_model: z.string().min(1).max(256).optional(),
+})
+export type AgentModelsParams = z.infer<typeof AgentModelsParamsSchema>
+
+/** §6 v2: the models `agents.chat` may name; replaces any earlier list. */
+export const AgentModelsNotificationSchema = z.object({
+  jsonrpc: z.literal('2.0'),
+  method: z.literal(AgentMethod.models),
+  params: AgentModelsParamsSchema,
+})
+
+/** What an agent may send about itself rather than a session: readiness, models, answers to the hub's requests. */
+export const AgentControlSchema = z.union([AgentReadyNotificationSchema, AgentModelsNotificationSchema, RpcResponseSchema])
+export type AgentControl = z.infer<typeof AgentControlSchema>
+
+/** Everything an agent may send the hub; its events first, as they are by far the most frequent. */
+export const AgentInboundSchema = z.union([AgentEventNotificationSchema, AgentControlSchema])
 export type AgentInbound = z.infer<typeof AgentInboundSchema>

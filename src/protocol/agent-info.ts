@@ -14,6 +14,9 @@ export const AgentInfoSchema = z.object({
   restart_count: z.number(),
   sessions_active: z.number(),
   last_exit_code: z.number().nullable(),
+  /** §6 v2: what the agent announced with `agent.models`; empty when it never did. */
+  models: z.array(z.object({ id: z.string(), name: z.string().optional() })),
+  default_model: z.string().nullable(),
 })
 export type AgentInfo = z.infer<typeof AgentInfoSchema>
 

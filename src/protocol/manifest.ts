@@ -13,6 +13,8 @@ export const ManifestAgentSchema = z.strictObject({
   restart: z.enum(['never', 'on_failure', 'always']).default('on_failure'),
   max_restarts: z.number().int().min(0).max(1000).default(5),
   auto_start: z.boolean().default(true),
+  /** §6 v2: the agent sends `agent.ready` once listening and counts as `starting` until then. */
+  ready_signal: z.boolean().default(false),
 })
 export type ManifestAgent = z.infer<typeof ManifestAgentSchema>
 

@@ -2,6 +2,7 @@ import { fork, spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import { splitWords } from '../../src/agent-sdk/stream-words.js'
 import { Emitter } from '../../src/base/event.js'
 import { Hub, type HubOptions } from '../../src/hub/hub.js'
 import { InProcessHost, type InProcessHostOptions } from '../../src/platform/common/in-process-host.js'
@@ -22,9 +23,14 @@ const fixture = (name: string) => resolve(ROOT, 'test/fixtures/agents', `${name}
 function agent(id: string, module: string, extra: Record<string, unknown> = {}): AgentSpec {
   return ManifestAgentSchema.parse({ id, name: id, module, ...extra })
 }
-const echo = () => agent('echo', resolve(ROOT, 'src/agents/echo.ts'), { env: { CARHOST_ECHO_DELAY_MS: '0' } })
-const toolbox = () => agent('toolbox', resolve(ROOT, 'src/agents/toolbox.ts'), { env: { CARHOST_TOOLBOX_DELAY_MS: '0' } })
-const fixtureAgent = (name: string, extra: Record<string, unknown> = {}) => agent(name, fixture(name), extra)
+// Agents built on the SDK say when they are ready (§6 v2), as the built-in specs declare.
+const echo = () =>
+  agent('echo', resolve(ROOT, 'src/agents/echo.ts'), { env: { CARHOST_ECHO_DELAY_MS: '0' }, ready_signal: true })
+const toolbox = () =>
+  agent('toolbox', resolve(ROOT, 'src/agents/toolbox.ts'), { env: { CARHOST_TOOLBOX_DELAY_MS: '0' }, ready_signal: true })
+const SDK_FIXTURES = new Set(['cancel-recorder', 'crash', 'flood', 'hang'])
+const fixtureAgent = (name: string, extra: Record<string, unknown> = {}) =>
+  agent(name, fixture(name), { ready_signal: SDK_FIXTURES.has(name), ...extra })
 
 type ChatEvent = Record<string, unknown> & { session_id: string; agent_id: string; kind: string }
 
@@ -126,7 +132,8 @@ const rigs: Rig[] = []
 
 async function startHub(agents: AgentSpec[], options: Partial<HubOptions> = {}): Promise<Rig> {
   const launcher = new ChildProcessLauncher({ execArgv: TSX })
-  const hub = new Hub({ agents, launcher, backoffInitialMs: 50, stopTimeoutMs: 3_000, ...options })
+  // A generous ack window: agents load through tsx, and only tests of the window itself shorten it.
+  const hub = new Hub({ agents, launcher, backoffInitialMs: 50, stopTimeoutMs: 3_000, ackTimeoutMs: 30_000, ...options })
   const rig: Rig = {
     hub,
     launcher,
@@ -206,13 +213,10 @@ describe('built-in agents', () => {
       finish_reason: 'stop',
       text: prompt,
     })
-    expect(host.eventsOf(session_id).map((e) => (e.kind === 'token' ? e.delta : `<${e.kind}>`))).toEqual([
-      '  Hello,   ',
-      'hub!\n\t',
-      'second ',
-      'line  ',
-      '<done>',
-    ])
+    // Word by word; words that arrive before the result is out are held and merged (§8 v2).
+    const tokens = host.eventsOf(session_id).map((e) => (e.kind === 'token' ? (e.delta as string) : `<${e.kind}>`))
+    expect(tokens.at(-1)).toBe('<done>')
+    expect(tokens.slice(0, -1).flatMap((token) => splitWords(token))).toEqual(['  Hello,   ', 'hub!\n\t', 'second ', 'line  '])
 
     const whole = await host.chat('echo', 'no stream please', { stream: false })
     expect(await host.terminal(whole.session_id)).toMatchObject({ kind: 'done', text: 'no stream please' })
@@ -311,9 +315,11 @@ describe('sessions', () => {
     expect(b.textOf(chatB.session_id)).toBe(promptB)
     expect(a.events.every((e) => e.session_id === chatA.session_id)).toBe(true)
     expect(b.events.every((e) => e.session_id === chatB.session_id)).toBe(true)
-    // Both were streaming at the same time: each got 300 tokens while the other's turn was open.
-    expect(a.kindsOf(chatA.session_id).filter((k) => k === 'token')).toHaveLength(300)
-    expect(b.kindsOf(chatB.session_id).filter((k) => k === 'token')).toHaveLength(300)
+    // Each got its 300 words as tokens (those held before the result merged, §8 v2).
+    const wordsOf = (host: TestHost, sessionId: string) =>
+      host.eventsOf(sessionId).flatMap((e) => (e.kind === 'token' ? splitWords(e.delta as string) : []))
+    expect(wordsOf(a, chatA.session_id)).toHaveLength(300)
+    expect(wordsOf(b, chatB.session_id)).toHaveLength(300)
   })
 
   it('lets the owner cancel ({cancelled: true}, then done "cancelled"), the agent sees it, a stranger cannot', async () => {
@@ -358,6 +364,29 @@ describe('sessions', () => {
     await watcher.event(watch.session_id, 'cancel_seen', (e) => e.cancelled === first.session_id)
     await watcher.event(watch.session_id, 'cancel_seen', (e) => e.cancelled === second.session_id)
     expect(rig.hub.stats()).toMatchObject({ sessions_active: 1, hosts_connected: 1 })
+  })
+
+  it('holds every event of a batch member until the batch is answered: all the text, then done (§8 v2)', async () => {
+    const rig = await startHub([echo(), fixtureAgent('slow-ack', { env: { CARHOST_ACK_DELAY_MS: '3000' } })])
+    const host = rig.connect()
+    const prompt = words('w', 20_000)
+    const chat = (id: string, agentId: string, sessionId: string, text: string) => ({
+      jsonrpc: '2.0',
+      id,
+      method: 'agents.chat',
+      params: { agent_id: agentId, prompt: text, session_id: sessionId },
+    })
+    // The batch is answered once both chats are acknowledged, so echo's whole reply is held meanwhile.
+    host.host.sendRaw([chat('b1', 'echo', 'big', prompt), chat('b2', 'slow-ack', 'slow', 'x')])
+    expect(await host.terminal('big')).toMatchObject({ kind: 'done', text: prompt })
+    expect(host.textOf('big')).toBe(prompt)
+    expect(await host.terminal('slow')).toMatchObject({ kind: 'done', text: 'late' })
+    const received = host.host.received
+    const answer = received.findIndex((m) => Array.isArray(m))
+    expect(received[answer]).toEqual([expect.objectContaining({ id: 'b1' }), expect.objectContaining({ id: 'b2' })])
+    const firstEvent = received.findIndex((m) => (m as { params?: { session_id?: string } }).params?.session_id === 'big')
+    expect(answer).toBeLessThan(firstEvent)
+    expect(rig.hub.stats()).toMatchObject({ events_dropped: 0, sessions_active: 0 })
   })
 
   it('refuses a session_id already in flight (-32012) and leaves the existing session untouched', async () => {
@@ -416,7 +445,9 @@ describe('misbehaving agents', () => {
     const { session_id } = await host.chat('crash', 'crash')
     expect(await host.terminal(session_id)).toMatchObject({ kind: 'error', code: 'agent_exited', agent_id: 'crash' })
     expect(host.textOf(session_id)).toBe('one two three')
-    expect(host.kindsOf(session_id)).toEqual(['token', 'token', 'token', 'status', 'error'])
+    // Tokens that arrive before the result is out are merged (§8 v2); nothing else is.
+    expect(host.kindsOf(session_id).filter((k) => k !== 'token')).toEqual(['status', 'error'])
+    expect(host.kindsOf(session_id).slice(-2)).toEqual(['status', 'error'])
 
     const backoff = await host.statusChange('crash', 'backoff')
     expect(backoff.payload).toMatchObject({ previous: 'running', last_exit_code: 3 })
@@ -503,7 +534,9 @@ describe('misbehaving agents', () => {
     expect(done).toMatchObject({ kind: 'done', finish_reason: 'stop', text: expected })
     const tokenEvents = slow.kindsOf(flood.session_id).filter((k) => k === 'token').length
     expect(tokenEvents).toBeLessThan(20_000)
-    expect(tokenEvents + rig.hub.stats().events_merged).toBe(20_000)
+    // The busy host's words held before its result merged too (§8 v2).
+    const busyMerged = 200 - busy.kindsOf(chat.session_id).filter((k) => k === 'token').length
+    expect(tokenEvents + rig.hub.stats().events_merged - busyMerged).toBe(20_000)
   })
 })
 
@@ -572,11 +605,14 @@ describe('ChildProcessLauncher', () => {
     child.onMessage((m) => messages.push(m))
     await new Promise<void>((resolve) => child.onDidSpawn(() => resolve()))
     expect(child.pid).toEqual(expect.any(Number))
-    const acked = new Promise<void>((resolve) => child.onMessage(() => resolve()))
+    const acked = new Promise<void>((resolve) => child.onMessage((m) => (m as { id?: unknown }).id === 1 && resolve()))
     const params = { session_id: 's1', prompt: 'x', stream: true, context: { host_client_id: 'h' } }
     child.postMessage({ jsonrpc: '2.0', id: 1, method: 'agent.chat', params })
     await acked
-    expect(messages).toEqual([{ jsonrpc: '2.0', id: 1, result: { accepted: true, session_id: 's1' } }])
+    expect(messages).toEqual([
+      { jsonrpc: '2.0', method: 'agent.ready', params: {} },
+      { jsonrpc: '2.0', id: 1, result: { accepted: true, session_id: 's1' } },
+    ])
     const exited = new Promise((resolve) => child.onDidExit(resolve))
     child.kill(true)
     expect(await exited).toEqual({ code: null, signal: 'SIGKILL' })
@@ -642,7 +678,7 @@ describe('ChildProcessLauncher', () => {
 
   it('an SDK agent exits cleanly when its hub disconnects', async () => {
     const child = fork(resolve(ROOT, 'src/agents/echo.ts'), [], { execArgv: TSX, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-    const acked = new Promise((resolve) => child.once('message', resolve))
+    const acked = new Promise((resolve) => child.on('message', (m) => (m as { id?: unknown }).id === 1 && resolve(m)))
     child.send({ jsonrpc: '2.0', id: 1, method: 'agent.chat', params: { session_id: 's', prompt: 'x', stream: true, context: { host_client_id: 'h' } } })
     expect(await acked).toEqual({ jsonrpc: '2.0', id: 1, result: { accepted: true, session_id: 's' } })
     const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })))

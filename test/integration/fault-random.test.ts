@@ -49,7 +49,7 @@ describe('fault: seeded random run with real agent processes', () => {
     const launcher = new ChildProcessLauncher({ execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
     const pids = new Set<number>()
     const hub = new Hub({
-      agents: AGENTS.map((id) => ManifestAgentSchema.parse({ id, name: id, module: faultAgentPath, max_restarts: 1000 })),
+      agents: AGENTS.map((id) => ManifestAgentSchema.parse({ id, name: id, module: faultAgentPath, max_restarts: 1000, ready_signal: true })),
       // Every process ever launched is remembered, to prove none outlives the hub.
       launcher: {
         launch(spec) {

@@ -49,8 +49,9 @@ describe('soak', () => {
     const rnd = prng(0x50a4)
     const launcher = new ChildProcessLauncher({ execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
     const hub = new Hub({
-      agents: ['k0', 'k1'].map((id) => ManifestAgentSchema.parse({ id, name: id, module: faultAgentPath })),
+      agents: ['k0', 'k1'].map((id) => ManifestAgentSchema.parse({ id, name: id, module: faultAgentPath, ready_signal: true })),
       launcher,
+      ackTimeoutMs: 30_000,
     })
     const token = randomBytes(32).toString('base64url')
     const server = await HubServer.listen({ hub, token, port: 0, staticRoot: null })
@@ -138,7 +139,7 @@ describe('soak', () => {
       expect([...hub.router.sessions.values()]).toEqual([])
       expect(hub.router.sessions.ofAgent('k0')).toEqual([])
       expect(hub.router.sessions.ofAgent('k1')).toEqual([])
-      for (const agent of hub.supervisor.all()) expect(agent.peer?.pendingRequests).toBe(0)
+      for (const agent of hub.supervisor.all()) expect(agent.pendingRequests).toBe(0)
       expect(hub.supervisor.list().map((a) => a.restart_count)).toEqual([0, 0])
 
       const third = Math.floor(samples.length / 3)

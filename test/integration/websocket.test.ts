@@ -56,9 +56,11 @@ beforeAll(async () => {
         name: 'Echo',
         module: resolve('src/agents/echo.ts'),
         env: { CARHOST_ECHO_DELAY_MS: '0' },
+        ready_signal: true,
       }),
     ],
     launcher,
+    ackTimeoutMs: 30_000,
   })
   await hub.start()
   server = await HubServer.listen({ hub, token: TOKEN, port: 0 })

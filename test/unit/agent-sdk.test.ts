@@ -456,3 +456,25 @@ describe('cancellation', () => {
     expect(exit).toHaveBeenCalledWith(0)
   })
 })
+
+describe('serveAgent: readiness and models (§6 v2)', () => {
+  it('sends agent.ready once, before anything else, as soon as it listens', () => {
+    const link = serve(() => 'ok')
+    expect(link.sent).toEqual([{ jsonrpc: '2.0', method: 'agent.ready', params: {} }])
+  })
+
+  it('announceModels sends agent.models, replacing the list each time, and refuses lists beyond the bounds', () => {
+    const link = new Link()
+    const server = serveAgent(() => 'ok', { channel: link })
+    servers.push(server)
+    server.announceModels([{ id: 'small', name: 'Small' }, { id: 'large' }], 'small')
+    server.announceModels([{ id: 'only' }])
+    expect(link.sent.filter((m) => m.method === 'agent.models').map((m) => m.params)).toEqual([
+      { models: [{ id: 'small', name: 'Small' }, { id: 'large' }], default_model: 'small' },
+      { models: [{ id: 'only' }] },
+    ])
+    expect(() => server.announceModels(Array.from({ length: 1_001 }, (_, i) => ({ id: `m${i}` })))).toThrow()
+    expect(() => server.announceModels([{ id: 'x'.repeat(257) }])).toThrow()
+    expect(link.sent.filter((m) => m.method === 'agent.models')).toHaveLength(2)
+  })
+})

@@ -32,8 +32,10 @@ describe('agents.chat', () => {
     expect(result).toEqual({ accepted: true, session_id: 's1' })
     await settle()
     const order = host.received.map((m) => ('result' in m ? 'result' : (m as { params: { kind: string } }).params.kind))
-    expect(order).toEqual(['result', 'token', 'token', 'done'])
+    // Both tokens arrived while held: merged into one (§8 v2), no text lost.
+    expect(order).toEqual(['result', 'token', 'done'])
     expect(host.textOf('s1')).toBe('early late')
+    expect(t.hub.stats()).toMatchObject({ events_forwarded: 3, events_merged: 1 })
     expect(host.eventsOf('s1').every((e) => e.agent_id === 'a')).toBe(true)
     expect(t.hub.stats().sessions_active).toBe(0)
   })

@@ -121,13 +121,13 @@ describe('fuzz: agent input', () => {
           const call = host.client.call('agents.chat', { agent_id: 'c', prompt: 'x', session_id: sid })
           if (reply.outcome === 'accepted') {
             expect(await call, reply.label).toEqual({ accepted: true, session_id: sid })
-            expect(t.hub.router.sessions.get(sid)?.state).toBe('accepted')
+            expect(t.hub.router.sessions.get(sid)?.phase).toBe('live')
             continue
           }
           const settled = rpcError(call)
           await settle()
           if (reply.outcome === 'timeout') {
-            expect(t.hub.router.sessions.get(sid)?.state, reply.label).toBe('pending')
+            expect(t.hub.router.sessions.get(sid)?.phase, reply.label).toBe('pending')
             await t.advance(1_000)
           }
           const error = await settled

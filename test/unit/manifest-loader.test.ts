@@ -48,8 +48,16 @@ describe('loadManifest (§10)', () => {
         restart: 'on_failure',
         max_restarts: 5,
         auto_start: true,
+        ready_signal: false,
       },
     ])
+  })
+
+  it('reads ready_signal (§6 v2) and refuses a non-boolean one', async () => {
+    const ok = manifest({ agents: [{ id: 'r', name: 'R', module: 'agents/a.js', ready_signal: true }] })
+    expect((await loadManifest(ok))[0]).toMatchObject({ id: 'r', ready_signal: true })
+    const bad = manifest({ agents: [{ id: 'r', name: 'R', module: 'agents/a.js', ready_signal: 'yes' }] })
+    await expect(loadManifest(bad)).rejects.toThrow(/ready_signal/)
   })
 
   it('names the agent (id, or index when the id is unreadable) and the field', async () => {

@@ -83,6 +83,8 @@ export function agent(id: string, name: string, status: AgentInfo['status'] = 'r
     restart_count: 0,
     sessions_active: 0,
     last_exit_code: null,
+    models: [],
+    default_model: null,
   }
 }
 
