@@ -8,7 +8,8 @@ async function started(bridge = new FakeBridge(), onDidClose?: (l: (e: RpcError)
   const frames = manualFrames()
   let n = 0
   const controller = new AppController(bridge, {
-    chat: new ChatStore({ scheduleFrame: frames.schedule, newConversationId: () => `conv-${++n}` }),
+    chat: { scheduleFrame: frames.schedule, newConversationId: () => `conv-${++n}` },
+    memory: null,
     newId: (prefix) => `${prefix}-${++n}`,
     ...(onDidClose && { onDidClose }),
   })
