@@ -198,7 +198,7 @@ describe('conversations recorded by the hub', () => {
     const firstPrompt = hub.messages(id)[0]!
     const before = a.bridge.calls.length
 
-    fireEvent.click(within(a.messages()[0]!).getByTestId('edit'))
+    fireEvent.click(within(a.messages()[0]!.closest('[data-testid=message-block]') as HTMLElement).getByTestId('edit'))
     fireEvent.change(a.ui.getByTestId('edit-input'), { target: { value: 'second try' } })
     await act(async () => fireEvent.click(a.ui.getByTestId('edit-send')))
     const after = a.bridge.calls.slice(before).filter((c) => c.method === 'conversations.truncate' || c.method === 'agents.chat')
@@ -302,9 +302,9 @@ describe('conversations recorded by the hub', () => {
       saveFile: async (file) => void saved.push(file),
     })
     await act(async () => fireEvent.click(within(a.item('copy this')).getAllByRole('button')[0]!))
-    await act(async () => fireEvent.click(within(a.messages()[1]!).getByTestId('copy')))
+    await act(async () => fireEvent.click(within(a.messages()[1]!.closest('[data-testid=message-block]') as HTMLElement).getByTestId('copy')))
     expect(copied).toEqual(['and this answer'])
-    expect(within(a.messages()[1]!).getByTestId('copy').textContent).toBe('Copied')
+    expect(within(a.messages()[1]!.closest('[data-testid=message-block]') as HTMLElement).getByTestId('copy').textContent).toBe('Copied')
     await act(async () => fireEvent.click(a.ui.getByTestId('export')))
     expect(saved).toHaveLength(1)
     expect(saved[0]!.fileName).toBe('copy-this-conv-1.md')

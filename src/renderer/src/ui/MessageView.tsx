@@ -51,75 +51,77 @@ function UserView({ message, conversationId }: MessageViewProps & { message: Use
   }
 
   return (
-    <article
-      className="message message--user"
-      data-testid="message"
-      data-role="user"
-      data-state="done"
-      data-key={message.id}
-      data-message-id={message.messageId}
-    >
-      {editing ? (
-        <div className="message__edit">
-          <textarea
-            className="message__edit-input"
-            data-testid="edit-input"
-            aria-label="Edit your message"
-            autoFocus
-            value={draft}
-            rows={Math.min(10, draft.split('\n').length + 1)}
-            onChange={(e) => {
-              setDraft(e.target.value)
-              setProblem(undefined)
-            }}
-            onKeyDown={onKeyDown}
-          />
-          <div className="message__edit-actions">
-            <button type="button" className="button button--small" onClick={() => setEditing(false)}>
-              Cancel
-            </button>
-            <button
-              type="button"
-              className="button button--primary button--small"
-              data-testid="edit-send"
-              disabled={saving || draft.trim().length === 0}
-              onClick={() => void save()}
-            >
-              Send
-            </button>
-          </div>
-          <p className="message__edit-hint">Sending replaces this message and everything after it.</p>
-          {problem && (
-            <div className="message__problem" role="alert">
-              {problem}
+    <div className="message-block message-block--user" data-testid="message-block">
+      <article
+        className="message message--user"
+        data-testid="message"
+        data-role="user"
+        data-state="done"
+        data-key={message.id}
+        data-message-id={message.messageId}
+      >
+        {editing ? (
+          <div className="message__edit">
+            <textarea
+              className="message__edit-input"
+              data-testid="edit-input"
+              aria-label="Edit your message"
+              autoFocus
+              value={draft}
+              rows={Math.min(10, draft.split('\n').length + 1)}
+              onChange={(e) => {
+                setDraft(e.target.value)
+                setProblem(undefined)
+              }}
+              onKeyDown={onKeyDown}
+            />
+            <div className="message__edit-actions">
+              <button type="button" className="button button--small" onClick={() => setEditing(false)}>
+                Cancel
+              </button>
+              <button
+                type="button"
+                className="button button--primary button--small"
+                data-testid="edit-send"
+                disabled={saving || draft.trim().length === 0}
+                onClick={() => void save()}
+              >
+                Send
+              </button>
             </div>
-          )}
-        </div>
-      ) : (
-        <>
+            <p className="message__edit-hint">Sending replaces this message and everything after it.</p>
+            {problem && (
+              <div className="message__problem" role="alert">
+                {problem}
+              </div>
+            )}
+          </div>
+        ) : (
           <div className="message__bubble" data-testid="message-text">
             {message.text}
           </div>
-          <div className="message__actions">
-            <CopyButton text={message.text} />
-            <button
-              type="button"
-              className="message__action"
-              data-testid="edit"
-              aria-label="Edit this message"
-              title="Edit and send again"
-              onClick={() => {
-                setDraft(message.text)
-                setProblem(undefined)
-                setEditing(true)
-              }}
-            >
-              Edit
-            </button>
-          </div>
-        </>
+        )}
+      </article>
+      {!editing && (
+        <div className="message__actions" role="toolbar" aria-label="Your message">
+          <CopyButton text={message.text} />
+          <button
+            type="button"
+            className="message__action"
+            data-testid="edit"
+            aria-label="Edit this message"
+            title="Edit and send again"
+            onClick={() => {
+              setDraft(message.text)
+              setProblem(undefined)
+              setEditing(true)
+            }}
+          >
+            Edit
+          </button>
+        </div>
       )}
-    </article>
+    </div>
   )
 }
 
@@ -130,55 +132,57 @@ function AssistantView({ message, agentName, conversationId, isLastAnswer }: Mes
   const failure = message.failure && describeFailure(message.failure)
   const text = assistantText(message)
   return (
-    <article
-      className="message message--assistant"
-      data-testid="message"
-      data-role="assistant"
-      data-state={message.state}
-      data-session-id={message.sessionId}
-      data-key={message.id}
-      data-message-id={message.messageId}
-      aria-busy={live}
-    >
-      <div className="message__author">{agentName}</div>
-      {message.parts.map((part, index) => {
-        switch (part.type) {
-          case 'text':
-            // Only the last text part can still grow.
-            return <Markdown key={part.id} text={part.text} streaming={live && index === message.parts.length - 1} />
-          case 'tool':
-            return <ToolCallRow key={part.id} part={part} live={live} />
-          case 'approval':
-            return <ApprovalCard key={part.id} part={part} sessionId={message.sessionId} />
-        }
-      })}
-      {live && (
-        <div className="message__progress" role="status">
-          <span className="typing" aria-hidden="true">
-            <span />
-            <span />
-            <span />
-          </span>
-          <span>{message.cancelling ? 'Stopping…' : (message.status ?? (message.parts.length === 0 ? 'Thinking…' : ''))}</span>
-        </div>
-      )}
-      {message.state === 'cancelled' && <div className="message__note">Stopped.</div>}
-      {message.state === 'interrupted' && (
-        <div className="message__note" data-testid="interrupted">
-          Interrupted: the hub stopped before this reply was finished.
-        </div>
-      )}
-      {message.state === 'done' && message.finishReason && !QUIET_FINISH.has(message.finishReason) && (
-        <div className="message__note">Finished: {message.finishReason}</div>
-      )}
-      {failure && (
-        <div className="message__error" role="alert" data-reason={message.failure?.reason}>
-          <strong>{failure.title}</strong>
-          {failure.detail && <span> {failure.detail}</span>}
-        </div>
-      )}
+    <div className="message-block" data-testid="message-block">
+      <article
+        className="message message--assistant"
+        data-testid="message"
+        data-role="assistant"
+        data-state={message.state}
+        data-session-id={message.sessionId}
+        data-key={message.id}
+        data-message-id={message.messageId}
+        aria-busy={live}
+      >
+        <div className="message__author">{agentName}</div>
+        {message.parts.map((part, index) => {
+          switch (part.type) {
+            case 'text':
+              // Only the last text part can still grow.
+              return <Markdown key={part.id} text={part.text} streaming={live && index === message.parts.length - 1} />
+            case 'tool':
+              return <ToolCallRow key={part.id} part={part} live={live} />
+            case 'approval':
+              return <ApprovalCard key={part.id} part={part} sessionId={message.sessionId} />
+          }
+        })}
+        {live && (
+          <div className="message__progress" role="status">
+            <span className="typing" aria-hidden="true">
+              <span />
+              <span />
+              <span />
+            </span>
+            <span>{message.cancelling ? 'Stopping…' : (message.status ?? (message.parts.length === 0 ? 'Thinking…' : ''))}</span>
+          </div>
+        )}
+        {message.state === 'cancelled' && <div className="message__note">Stopped.</div>}
+        {message.state === 'interrupted' && (
+          <div className="message__note" data-testid="interrupted">
+            Interrupted: the hub stopped before this reply was finished.
+          </div>
+        )}
+        {message.state === 'done' && message.finishReason && !QUIET_FINISH.has(message.finishReason) && (
+          <div className="message__note">Finished: {message.finishReason}</div>
+        )}
+        {failure && (
+          <div className="message__error" role="alert" data-reason={message.failure?.reason}>
+            <strong>{failure.title}</strong>
+            {failure.detail && <span> {failure.detail}</span>}
+          </div>
+        )}
+      </article>
       {!live && (
-        <div className="message__actions">
+        <div className="message__actions" role="toolbar" aria-label={`Reply of ${agentName}`}>
           {text && <CopyButton text={text} />}
           {isLastAnswer && (
             <button
@@ -204,7 +208,7 @@ function AssistantView({ message, agentName, conversationId, isLastAnswer }: Mes
           {problem}
         </div>
       )}
-    </article>
+    </div>
   )
 }
 
