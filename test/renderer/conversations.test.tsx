@@ -29,6 +29,8 @@ async function openWindow(hub: FakeConversationHub, remembered = memory(), envir
     chat: { scheduleFrame: frames.schedule },
     newId: (prefix) => `${prefix}-w${tag}-${++n}`,
     memory: remembered,
+    // Message validation yields between slices; here, to a microtask, so that `act` sees it through.
+    yieldTask: () => Promise.resolve(),
   })
   const view = render(<App controller={controller} environment={{ kind: 'browser', openNewWindow: async () => {}, ...environment }} />)
   await act(() => controller.start())
@@ -320,7 +322,7 @@ describe('conversations recorded by the hub', () => {
     )
     const a = await openWindow(hub)
     await act(async () => fireEvent.click(within(a.item('question 0')).getAllByRole('button')[0]!))
-    expect(a.ui.getByTestId('message-list').dataset.count).toBe('2000')
+    await vi.waitFor(() => expect(a.ui.getByTestId('message-list').dataset.count).toBe('2000'))
     const rendered = a.messages()
     // The view holds VIEW_HEIGHT / ROW_HEIGHT rows; the virtualiser adds a few on each side.
     expect(rendered.length).toBeGreaterThanOrEqual(VIEW_HEIGHT / ROW_HEIGHT)

@@ -7,7 +7,7 @@ import { HostClient } from '../../../protocol/host-client.js'
 import { Limits, utf8ByteLength } from '../../../protocol/limits.js'
 import { AgentStore } from './agent-store.js'
 import { ChatStore, type ChatFailure, type ChatStoreOptions } from './chat-store.js'
-import { ConversationClient } from './conversation-client.js'
+import { ConversationClient, type YieldFn } from './conversation-client.js'
 import { ConversationListStore } from './conversation-list.js'
 import { conversationMarkdown, exportFileName } from './conversation-markdown.js'
 import { ConversationSync, errorMessage } from './conversation-sync.js'
@@ -33,6 +33,8 @@ export interface AppControllerOptions {
   newId?: (prefix: string) => string
   /** Default: the page's sessionStorage (one per window or tab, kept across reloads). */
   memory?: ConversationMemory | null
+  /** How long work yields to the page between slices (default: the next task). */
+  yieldTask?: YieldFn
   /** The link to the hub dropped for good (see HostEnvironment.onDidClose). */
   onDidClose?: (listener: (error: RpcError) => void) => () => void
 }
@@ -78,7 +80,7 @@ export class AppController {
     this.chat = new ChatStore({ newConversationId: () => this.newId('conv'), ...options.chat, onTurnEnded })
     this.agents = options.agents ?? new AgentStore()
     this.client = new HostClient((method, params) => bridge.request(method, params))
-    this.conversationClient = new ConversationClient((method, params) => bridge.request(method, params))
+    this.conversationClient = new ConversationClient((method, params) => bridge.request(method, params), options.yieldTask)
     this.sync = new ConversationSync(this.conversationClient, this.chat, this.conversations, (id) => this.dropConversation(id))
     if (options.onDidClose) this.cleanups.push(options.onDidClose((error) => this.lost(error)))
   }

@@ -129,7 +129,7 @@ export class ConversationSync {
 
   private async fetchOnce(id: string): Promise<RecordOutcome> {
     try {
-      const { conversation, messages } = await this.client.call('conversations.get', { conversation_id: id })
+      const { conversation, messages } = await this.client.get(id)
       this.list.upsert(conversation)
       if (this.chat.hydrate(id, { agentId: conversation.agent_id, messages })) this.fetchedAt.set(id, conversation.updated_at)
       return { ok: true, conversation, messages }
