@@ -8,7 +8,8 @@ async function started(bridge = new FakeBridge(), onDidClose?: (l: (e: RpcError)
   const frames = manualFrames()
   let n = 0
   const controller = new AppController(bridge, {
-    chat: new ChatStore({ scheduleFrame: frames.schedule, newConversationId: () => `conv-${++n}` }),
+    chat: { scheduleFrame: frames.schedule, newConversationId: () => `conv-${++n}` },
+    memory: null,
     newId: (prefix) => `${prefix}-${++n}`,
     ...(onDidClose && { onDidClose }),
   })
@@ -142,7 +143,7 @@ describe('AppController', () => {
     const frames = manualFrames()
     let n = 0
     const controller = new AppController(bridge, {
-      chat: new ChatStore({ scheduleFrame: frames.schedule, newConversationId: () => `conv-${++n}` }),
+      chat: { scheduleFrame: frames.schedule, newConversationId: () => `conv-${++n}` },
       newId: (prefix) => `${prefix}-${++n}`,
       onDidClose: (listener) => ((drop = listener), () => {}),
       onDidReconnect: (listener) => ((reconnected = listener), () => {}),
@@ -156,6 +157,7 @@ describe('AppController', () => {
     expect(reply.failure?.reason).toBe('connection_lost')
     expect(await controller.send(conversationId, 'meanwhile')).toBe('disconnected')
 
+    bridge.hub.disconnect(bridge)
     reconnected!()
     await vi.waitFor(() => expect(controller.connection.getSnapshot().status).toBe('ready'))
     expect(bridge.callsOf('host.subscribe')).toHaveLength(2)

@@ -1,19 +1,23 @@
 import { act, cleanup, fireEvent, render, screen, within } from '@testing-library/react'
-import { afterEach, describe, expect, it, vi } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { ErrorCode, RpcError } from '../../src/protocol/errors.js'
 import { AppController } from '../../src/renderer/src/model/app-controller.js'
-import { ChatStore } from '../../src/renderer/src/model/chat-store.js'
 import { App } from '../../src/renderer/src/ui/App.js'
 import type { UiEnvironment } from '../../src/renderer/src/ui/controller-context.js'
 import { FakeBridge, agent, manualFrames } from './helpers/fake-bridge.js'
+import { installLayout } from './helpers/layout.js'
 
+let uninstallLayout: () => void
+beforeAll(() => (uninstallLayout = installLayout()))
+afterAll(() => uninstallLayout())
 afterEach(cleanup)
 
 async function mount(bridge = new FakeBridge([agent('echo', 'Echo'), agent('calc', 'Calculator', 'stopped')])) {
   const frames = manualFrames()
   let n = 0
   const controller = new AppController(bridge, {
-    chat: new ChatStore({ scheduleFrame: frames.schedule, newConversationId: () => `conv-${++n}` }),
+    chat: { scheduleFrame: frames.schedule, newConversationId: () => `conv-${++n}` },
+    memory: null,
     newId: (prefix) => `${prefix}-${++n}`,
   })
   const environment: UiEnvironment = { kind: 'electron', openNewWindow: vi.fn(async () => {}) }
@@ -82,7 +86,7 @@ describe('chat', () => {
       ['user', 'done'],
       ['assistant', 'streaming'],
     ])
-    expect(messages()[0]!.textContent).toBe('What is CarHost?')
+    expect(within(messages()[0]!).getByTestId('message-text').textContent).toBe('What is CarHost?')
 
     const session = sessionOf(bridge)
     act(() => {
@@ -244,22 +248,28 @@ describe('chat', () => {
     expect(lastReply().textContent).toContain('answer two')
     expect(lastReply().textContent).not.toContain('answer one')
 
+    // The hub's list, newest first.
     const conversations = screen.getAllByTestId('conversation')
-    expect(conversations.map((c) => c.textContent)).toEqual([expect.stringContaining('first question'), expect.stringContaining('second question')])
-    fireEvent.click(within(conversations[0]!).getAllByRole('button')[0]!)
-    expect(messages()[0]!.textContent).toBe('first question')
+    expect(conversations.map((c) => c.textContent)).toEqual([expect.stringContaining('second question'), expect.stringContaining('first question')])
+    await act(async () => fireEvent.click(within(conversations[1]!).getAllByRole('button')[0]!))
+    expect(within(messages()[0]!).getByTestId('message-text').textContent).toBe('first question')
     expect(lastReply().textContent).toContain('answer one')
     expect(screen.getByTestId('stop')).toBeTruthy()
   })
 
-  it('closing a conversation mid-turn cancels its session', async () => {
-    const { bridge } = await mount()
+  it('deleting a conversation mid-turn ends its reply cancelled and opens a new chat', async () => {
+    const { bridge, frame } = await mount()
     await sendWithEnter('hi')
-    const session = sessionOf(bridge)
-    await act(async () => fireEvent.click(screen.getByRole('button', { name: /^Close / })))
-    expect(bridge.callsOf('agents.chat.cancel')).toEqual([{ session_id: session }])
-    expect(screen.getAllByTestId('conversation')).toHaveLength(1)
+    const reply = lastReply()
+    expect(reply.dataset.state).toBe('streaming')
+    await act(async () => fireEvent.click(screen.getByRole('button', { name: 'Delete hi' })))
+    await act(async () => fireEvent.click(screen.getByTestId('confirm-delete-button')))
+    frame()
+    // §11: the hub cancels the turn of a conversation it deletes.
+    expect(bridge.callsOf('conversations.delete')).toEqual([{ conversation_id: 'conv-1' }])
+    expect(screen.queryAllByTestId('conversation').map((c) => c.dataset.draft)).toEqual(['true'])
     expect(messages()).toHaveLength(0)
+    expect(screen.getByTestId('send')).toBeTruthy()
   })
 
   it('picking an agent points the conversation at it', async () => {

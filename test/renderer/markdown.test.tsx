@@ -1,7 +1,9 @@
 import { cleanup, render } from '@testing-library/react'
 import fc from 'fast-check'
 import { afterEach, describe, expect, it } from 'vitest'
-import { Markdown, safeLinkTarget } from '../../src/renderer/src/ui/Markdown.js'
+import ReactMarkdown from 'react-markdown'
+import { Markdown, MarkdownTree, safeLinkTarget } from '../../src/renderer/src/ui/Markdown.js'
+import { plainParagraphs } from '../../src/renderer/src/ui/plain-text.js'
 import { splitBlocks } from '../../src/renderer/src/ui/markdown-blocks.js'
 
 afterEach(cleanup)
@@ -46,5 +48,35 @@ describe('splitBlocks', () => {
         expect(splitBlocks(text).join('\n\n')).toBe(text)
       }),
     )
+  })
+})
+
+describe('plain text without a syntax tree', () => {
+  it('renders exactly what react-markdown renders, for any text it takes as plain', () => {
+    const alphabet = fc.constantFrom(...'ab Z09.,;:?\'"()/-+=*#_\n\t'.split(''))
+    fc.assert(
+      fc.property(fc.array(alphabet, { maxLength: 60 }).map((chars) => chars.join('')), (text) => {
+        if (plainParagraphs(text) === null) return
+        const fast = render(<div>{MarkdownTree({ text })}</div>)
+        const full = render(
+          <div>
+            <ReactMarkdown>{text}</ReactMarkdown>
+          </div>,
+        )
+        expect(fast.container.innerHTML).toBe(full.container.innerHTML)
+        cleanup()
+      }),
+      { numRuns: 400 },
+    )
+  })
+
+  it('takes ordinary chat text as plain and anything with syntax as Markdown', () => {
+    expect(plainParagraphs('long conversation turn 7 with words.\nA second line.\n\nA paragraph.')).toEqual([
+      'long conversation turn 7 with words.\nA second line.',
+      'A paragraph.',
+    ])
+    for (const text of ['*x*', 'a `b`', '# h', '- item', '1. item', 'x  \ny', 'a\n===', '<b>', 'a &amp; b', '[l](u)', '    code']) {
+      expect(plainParagraphs(text), text).toBeNull()
+    }
   })
 })

@@ -4,6 +4,7 @@ import { createRoot } from 'react-dom/client'
 import { detectEnvironment } from './bridge/environment.js'
 import { AppController } from './model/app-controller.js'
 import { App, MissingToken } from './ui/App.js'
+import { preloadSaveFile } from './ui/save-file.js'
 import './styles.css'
 
 const container = document.getElementById('root')
@@ -22,7 +23,7 @@ if (!detected.ok) {
   void controller.start()
   root.render(
     <StrictMode>
-      <App controller={controller} environment={environment} />
+      <App controller={controller} environment={{ ...environment, saveFile: preloadSaveFile(window) }} />
     </StrictMode>,
   )
 }

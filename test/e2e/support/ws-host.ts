@@ -1,7 +1,13 @@
 import WebSocket from 'ws'
 import { RpcError } from '../../../src/protocol/errors.js'
 import { HostClient } from '../../../src/protocol/host-client.js'
-import { RpcResponseSchema } from '../../../src/protocol/jsonrpc.js'
+import { RpcRequestSchema, RpcResponseSchema } from '../../../src/protocol/jsonrpc.js'
+
+/** A notification the hub pushed (`agents.chat.event`, `host.event`). */
+export interface WsNotification {
+  method: string
+  params: unknown
+}
 
 /** A WebSocket upgrade the hub answered with an HTTP status instead of 101. */
 export class UpgradeRefused extends Error {
@@ -18,13 +24,19 @@ export class UpgradeRefused extends Error {
 export class WsHost {
   readonly client: HostClient
   private readonly pending = new Map<number, { resolve(value: unknown): void; reject(error: unknown): void }>()
+  private readonly listeners = new Set<(notification: WsNotification) => void>()
   private nextId = 1
 
   private constructor(private readonly socket: WebSocket) {
     this.client = new HostClient((method, params) => this.request(method, params))
     socket.on('message', (data) => {
-      const parsed = RpcResponseSchema.safeParse(JSON.parse(String(data)))
-      // Notifications (host.event) are not this helper's business.
+      const message: unknown = JSON.parse(String(data))
+      const notification = RpcRequestSchema.safeParse(message)
+      if (notification.success && notification.data.id === undefined) {
+        for (const listener of [...this.listeners]) listener({ method: notification.data.method, params: notification.data.params })
+        return
+      }
+      const parsed = RpcResponseSchema.safeParse(message)
       if (!parsed.success || typeof parsed.data.id !== 'number') return
       const waiter = this.pending.get(parsed.data.id)
       if (!waiter) return
@@ -55,6 +67,12 @@ export class WsHost {
     const host = await WsHost.open(url, options)
     await host.request('session.auth', { host_token: token })
     return host
+  }
+
+  /** Hub notifications from now on; returns the unsubscribe function. */
+  onNotification(listener: (notification: WsNotification) => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
   }
 
   request(method: string, params?: unknown): Promise<unknown> {

@@ -1,6 +1,9 @@
 import type { CarhostBridge, HubNotification } from '../../../src/protocol/bridge.js'
 import { ErrorCode, RpcError } from '../../../src/protocol/errors.js'
 import type { AgentInfo } from '../../../src/protocol/agent-info.js'
+import { FakeConversationHub, type FakeHost } from './fake-conversations.js'
+
+export { FakeConversationHub } from './fake-conversations.js'
 
 export interface RecordedCall {
   method: string
@@ -9,21 +12,40 @@ export interface RecordedCall {
 
 type Handler = (params: unknown) => unknown
 
+const CONVERSATION_METHODS = [
+  'conversations.list',
+  'conversations.get',
+  'conversations.search',
+  'conversations.rename',
+  'conversations.truncate',
+  'conversations.delete',
+]
+
 /**
  * A hub on the other side of `window.carhost`, played by the test: records every
- * request, answers with per-method handlers, and pushes notifications.
+ * request, answers with per-method handlers, and pushes notifications. Its
+ * conversations (§11) live in a FakeConversationHub that several bridges (two
+ * windows) may share; chat events the test sends through `chatEvent` are
+ * recorded there as the real hub would.
  */
-export class FakeBridge implements CarhostBridge {
+export class FakeBridge implements CarhostBridge, FakeHost {
   readonly calls: RecordedCall[] = []
   private readonly listeners = new Set<(n: HubNotification) => void>()
-  private sequence = 0
   readonly handlers: Record<string, Handler>
 
-  constructor(agents: AgentInfo[] = [agent('echo', 'Echo')], handlers: Record<string, Handler> = {}) {
+  constructor(
+    agents: AgentInfo[] = [agent('echo', 'Echo')],
+    handlers: Record<string, Handler> = {},
+    readonly hub: FakeConversationHub = new FakeConversationHub(),
+  ) {
+    hub.hosts.add(this)
+    const conversations: Record<string, Handler> = {}
+    for (const method of CONVERSATION_METHODS) conversations[method] = (params) => hub.handle(method, params)
     this.handlers = {
-      'host.subscribe': () => ({ client_id: 'host-1', agents, event_sequence: this.sequence }),
+      'host.subscribe': () => ({ client_id: 'host-1', agents, event_sequence: hub.sequence }),
       'agents.list': () => ({ agents }),
-      'agents.chat': (params) => ({ accepted: true, session_id: (params as { session_id: string }).session_id }),
+      'agents.chat': (params) => hub.chat(this, params),
+      ...conversations,
       'agents.chat.cancel': () => ({ cancelled: true }),
       'agents.chat.approve': (params) => ({ resolved: true, session_id: (params as { session_id: string }).session_id }),
       ...handlers,
@@ -54,12 +76,13 @@ export class FakeBridge implements CarhostBridge {
     for (const listener of [...this.listeners]) listener({ method, params })
   }
 
+  /** An event of a session: recorded first if the session is a recorded turn (§11 rule 4), then sent to its owner. */
   chatEvent(params: Record<string, unknown>): void {
-    this.emit('agents.chat.event', { agent_id: 'echo', ...params })
+    if (!this.hub.route(params)) this.emit('agents.chat.event', { agent_id: 'echo', ...params })
   }
 
-  hostEvent(kind: string, agentId: string | null, payload: Record<string, unknown>, sequence = this.sequence + 1): void {
-    this.sequence = sequence
+  hostEvent(kind: string, agentId: string | null, payload: Record<string, unknown>, sequence = this.hub.sequence + 1): void {
+    this.hub.sequence = Math.max(this.hub.sequence, sequence)
     this.emit('host.event', {
       id: `evt-${sequence}`,
       sequence,

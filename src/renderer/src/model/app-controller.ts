@@ -6,7 +6,11 @@ import { HostEventSchema } from '../../../protocol/agent-info.js'
 import { HostClient } from '../../../protocol/host-client.js'
 import { Limits, utf8ByteLength } from '../../../protocol/limits.js'
 import { AgentStore } from './agent-store.js'
-import { ChatStore, type ChatFailure } from './chat-store.js'
+import { ChatStore, type ChatFailure, type ChatStoreOptions } from './chat-store.js'
+import { ConversationClient, type YieldFn } from './conversation-client.js'
+import { ConversationListStore } from './conversation-list.js'
+import { conversationMarkdown, exportFileName } from './conversation-markdown.js'
+import { ConversationSync, errorMessage } from './conversation-sync.js'
 import { randomId } from './ids.js'
 import { ValueStore } from './value-store.js'
 
@@ -17,10 +21,20 @@ export interface ConnectionState {
   readonly message?: string
 }
 
+/** Where a window remembers the conversation it shows, so that a reload reopens it (not a secret). */
+export type ConversationMemory = Pick<Storage, 'getItem' | 'setItem'>
+
+export const REMEMBERED_CONVERSATION_KEY = 'carhost.conversation'
+
 export interface AppControllerOptions {
-  chat?: ChatStore
+  /** Options of the window's ChatStore (the controller adds its own turn-ended hook). */
+  chat?: Omit<ChatStoreOptions, 'onTurnEnded'>
   agents?: AgentStore
   newId?: (prefix: string) => string
+  /** Default: the page's sessionStorage (one per window or tab, kept across reloads). */
+  memory?: ConversationMemory | null
+  /** How long work yields to the page between slices (default: the next task). */
+  yieldTask?: YieldFn
   /** The link to the hub dropped (see HostEnvironment.onDidClose). */
   onDidClose?: (listener: (error: RpcError) => void) => () => void
   /** A new link after a drop (windows only): the controller subscribes again. */
@@ -30,6 +44,15 @@ export interface AppControllerOptions {
 /** What `send` made of a prompt the hub never saw. */
 export type SendRefusal = 'empty' | 'too_long' | 'no_agent' | 'busy' | 'disconnected'
 
+/** What an action on a conversation made of it: done, or why not, in words for the window. */
+export type ActionResult = { ok: true } | { ok: false; message: string }
+
+/** Where a search result or a link asks the open conversation to scroll to. */
+export interface MessageFocus {
+  readonly conversationId: string
+  readonly messageId: string
+}
+
 /**
  * The window's link between the hub and its stores: validates every
  * notification, turns user actions into typed host calls and their failures
@@ -38,9 +61,14 @@ export type SendRefusal = 'empty' | 'too_long' | 'no_agent' | 'busy' | 'disconne
 export class AppController {
   readonly chat: ChatStore
   readonly agents: AgentStore
+  readonly conversations = new ConversationListStore()
+  readonly sync: ConversationSync
   readonly connection = new ValueStore<ConnectionState>({ status: 'connecting' })
+  readonly focus = new ValueStore<MessageFocus | null>(null)
   readonly client: HostClient
+  readonly conversationClient: ConversationClient
   private readonly newId: (prefix: string) => string
+  private readonly memory: ConversationMemory | null
   private readonly cleanups: Array<() => void> = []
   private started = false
   /** The bridge gets a new link by itself after a drop (a window's preload). */
@@ -51,36 +79,63 @@ export class AppController {
     options: AppControllerOptions = {},
   ) {
     this.newId = options.newId ?? randomId
-    this.chat = options.chat ?? new ChatStore({ newConversationId: () => this.newId('conv') })
+    this.memory = options.memory === undefined ? sessionMemory() : options.memory
+    const onTurnEnded = (conversationId: string) => this.sync.turnEnded(conversationId)
+    this.chat = new ChatStore({ newConversationId: () => this.newId('conv'), ...options.chat, onTurnEnded })
     this.agents = options.agents ?? new AgentStore()
     this.client = new HostClient((method, params) => bridge.request(method, params))
     this.reconnects = options.onDidReconnect !== undefined
+    this.conversationClient = new ConversationClient((method, params) => bridge.request(method, params), options.yieldTask)
+    this.sync = new ConversationSync(this.conversationClient, this.chat, this.conversations, (id) => this.dropConversation(id))
     if (options.onDidClose) this.cleanups.push(options.onDidClose((error) => this.lost(error)))
-    if (options.onDidReconnect) this.cleanups.push(options.onDidReconnect(() => void this.subscribe()))
+    if (options.onDidReconnect) {
+      this.cleanups.push(
+        options.onDidReconnect(() => {
+          void this.subscribe().then((ok) => (ok ? this.sync.loadFirstPage() : undefined))
+        }),
+      )
+    }
   }
 
-  /** Subscribes to the hub; resolves once the agent list is in (or the hub refused). */
+  /** Subscribes to the hub; resolves once the agent list and the first page of conversations are in (or the hub refused). */
   async start(): Promise<void> {
     if (this.started) return
     this.started = true
     this.cleanups.push(this.bridge.onNotification((n) => this.receive(n)))
-    if (this.chat.getSnapshot().conversations.length === 0) this.chat.createConversation(null)
-    await this.subscribe()
+    const remembered = this.memory?.getItem(REMEMBERED_CONVERSATION_KEY) ?? null
+    if (this.chat.getSnapshot().conversations.length === 0) {
+      if (remembered) this.chat.openConversation(remembered)
+      else this.remember(this.chat.createConversation(null).id)
+    }
+    if (!(await this.subscribe())) return
+    const reopening = remembered && this.chat.conversation(remembered)?.load === 'loading' ? this.reopen(remembered) : undefined
+    await Promise.all([this.sync.loadFirstPage(), reopening])
   }
 
   /** `host.subscribe` on the current link: at start, and again on each new link (a new host, PROTOCOL.md §7). */
-  private async subscribe(): Promise<void> {
+  private async subscribe(): Promise<boolean> {
     try {
       const snapshot = await this.client.call('host.subscribe')
-      if (this.agents.reset(snapshot.agents, snapshot.event_sequence) === 'resync') void this.resyncAgents()
+      if (this.agents.reset(snapshot.agents, snapshot.event_sequence) === 'resync') void this.resync()
       this.adoptDefaultAgent()
       const status = this.connection.getSnapshot().status
       if (status === 'connecting' || status === 'reconnecting') this.connection.set({ status: 'ready' })
+      return true
     } catch (error) {
       // A link that dropped again meanwhile reports itself through onDidClose.
       if (this.connection.getSnapshot().status !== 'reconnecting') {
         this.connection.set({ status: 'failed', message: connectionMessage(error) })
       }
+      return false
+    }
+  }
+
+  /** The conversation this window showed before a reload, unless it was deleted meanwhile. */
+  private async reopen(id: string): Promise<void> {
+    const outcome = await this.sync.fetchRecord(id)
+    if (!outcome.ok && outcome.missing) {
+      this.chat.removeConversation(id)
+      if (this.chat.getSnapshot().activeConversationId === null) this.newChat()
     }
   }
 
@@ -89,15 +144,116 @@ export class AppController {
   }
 
   newChat(agentId?: string): string {
-    return this.chat.createConversation(agentId ?? this.defaultAgentId()).id
+    const id = this.chat.createConversation(agentId ?? this.defaultAgentId()).id
+    this.remember(id)
+    return id
   }
 
-  /** Closes a conversation, cancelling its turn in flight. */
-  closeChat(conversationId: string): void {
-    const sessionId = this.chat.conversation(conversationId)?.activeSessionId
-    if (sessionId) void this.client.call('agents.chat.cancel', { session_id: sessionId }).catch(() => {})
+  /** Shows a conversation of the hub; with `messageId`, scrolled to that message (a search result). */
+  async open(conversationId: string, messageId?: string): Promise<void> {
+    const conversation = this.chat.openConversation(conversationId)
+    this.remember(conversationId)
+    if (messageId !== undefined) this.focus.set({ conversationId, messageId })
+    if (conversation.load === 'loading' || conversation.load === 'failed') await this.sync.fetchRecord(conversationId)
+  }
+
+  async rename(conversationId: string, title: string): Promise<ActionResult> {
+    const trimmed = title.trim().slice(0, 200)
+    if (!trimmed) return { ok: false, message: 'A title cannot be empty.' }
+    try {
+      this.conversations.upsert(await this.conversationClient.call('conversations.rename', { conversation_id: conversationId, title: trimmed }))
+      return { ok: true }
+    } catch (error) {
+      return { ok: false, message: `Could not rename: ${errorMessage(error)}` }
+    }
+  }
+
+  /** Deletes a conversation on the hub (§11: a turn in flight is cancelled first); the window moves on to a new chat. */
+  async remove(conversationId: string): Promise<ActionResult> {
+    const draft = this.chat.conversation(conversationId)?.load === 'draft'
+    if (!draft) {
+      try {
+        await this.conversationClient.call('conversations.delete', { conversation_id: conversationId })
+      } catch (error) {
+        if (!(error instanceof RpcError && error.code === ErrorCode.UnknownConversation)) {
+          return { ok: false, message: `Could not delete: ${errorMessage(error)}` }
+        }
+      }
+    }
+    this.conversations.remove(conversationId)
+    this.sync.forget(conversationId)
+    this.dropConversation(conversationId)
+    return { ok: true }
+  }
+
+  /** A deleted conversation leaves the window; if it was on screen, a new chat takes its place. */
+  private dropConversation(conversationId: string): void {
+    const wasActive = this.chat.getSnapshot().activeConversationId === conversationId
     this.chat.removeConversation(conversationId)
-    if (this.chat.getSnapshot().conversations.length === 0) this.newChat()
+    if (wasActive) this.newChat()
+  }
+
+  /** Asks the agent again for the last answer: the last turn is truncated away and its prompt sent again (§11). */
+  async regenerate(conversationId: string): Promise<ActionResult> {
+    const messages = this.chat.conversation(conversationId)?.messages ?? []
+    const index = messages.findLastIndex((m) => m.role === 'user')
+    const prompt = messages[index]
+    if (!prompt || prompt.role !== 'user') return { ok: false, message: 'There is no answer to regenerate.' }
+    return this.resend(conversationId, prompt.id, prompt.text)
+  }
+
+  /** Replaces an earlier prompt: that message and everything after it are truncated away, then `prompt` is sent (§11). */
+  editPrompt(conversationId: string, messageKey: string, prompt: string): Promise<ActionResult> {
+    return this.resend(conversationId, messageKey, prompt)
+  }
+
+  /** The conversation as the hub keeps it, as Markdown. */
+  async exportMarkdown(conversationId: string): Promise<{ ok: true; fileName: string; markdown: string } | { ok: false; message: string }> {
+    const record = await this.sync.fetchRecord(conversationId)
+    if (!record.ok) return { ok: false, message: record.message }
+    return { ok: true, fileName: exportFileName(record.conversation), markdown: conversationMarkdown(record.conversation, record.messages) }
+  }
+
+  private async resend(conversationId: string, messageKey: string, prompt: string): Promise<ActionResult> {
+    if (prompt.trim().length === 0) return { ok: false, message: 'Type a message first.' }
+    if (this.isBusy(conversationId)) return { ok: false, message: REFUSAL_TEXT.busy }
+    let messageId = this.chat.conversation(conversationId)?.messages.find((m) => m.id === messageKey)?.messageId
+    if (messageId === undefined) {
+      // A message this window sent learns its hub id when the turn is fetched back.
+      const record = await this.sync.fetchRecord(conversationId)
+      if (!record.ok) return { ok: false, message: record.message }
+      messageId = this.chat.conversation(conversationId)?.messages.find((m) => m.id === messageKey)?.messageId
+      if (messageId === undefined) return { ok: false, message: 'That message is no longer in the conversation.' }
+    }
+    try {
+      this.conversations.upsert(
+        await this.conversationClient.call('conversations.truncate', { conversation_id: conversationId, message_id: messageId }),
+      )
+    } catch (error) {
+      const busy = error instanceof RpcError && error.code === ErrorCode.ConversationBusy
+      return { ok: false, message: busy ? REFUSAL_TEXT.busy : `Could not change the conversation: ${errorMessage(error)}` }
+    }
+    this.chat.truncateFrom(conversationId, messageKey)
+    const refusal = await this.send(conversationId, prompt)
+    return refusal === undefined ? { ok: true } : { ok: false, message: REFUSAL_TEXT[refusal] }
+  }
+
+  /** A turn is in flight: ours, or another host's (§11 `Conversation.busy`). */
+  isBusy(conversationId: string): boolean {
+    return this.chat.conversation(conversationId)?.activeSessionId != null || this.busyElsewhere(conversationId)
+  }
+
+  /** Another host's turn is in flight in this conversation; ours would get -32013. */
+  busyElsewhere(conversationId: string): boolean {
+    return this.chat.conversation(conversationId)?.activeSessionId == null && this.conversations.conversation(conversationId)?.busy === true
+  }
+
+  private remember(conversationId: string): void {
+    try {
+      this.memory?.setItem(REMEMBERED_CONVERSATION_KEY, conversationId)
+    } catch {
+      // Storage may be full or disabled; the window then simply starts with a new chat next time.
+    }
   }
 
   /** The agent a conversation talks to: its own, else the first running one. */
@@ -115,7 +271,7 @@ export class AppController {
     if (utf8ByteLength(prompt) > Limits.promptMaxBytes) return 'too_long'
     const conversation = this.chat.conversation(conversationId)
     if (!conversation) return 'no_agent'
-    if (conversation.activeSessionId) return 'busy'
+    if (this.isBusy(conversationId)) return 'busy'
     const status = this.connection.getSnapshot().status
     if (status === 'closed' || status === 'failed' || status === 'reconnecting') return 'disconnected'
     const agentId = this.agentFor(conversationId)
@@ -187,9 +343,19 @@ export class AppController {
         console.warn('carhost: dropped a malformed host.event')
         return
       }
-      if (this.agents.apply(parsed.data) === 'resync') void this.resyncAgents()
+      const event = parsed.data
+      const resync = this.agents.apply(event) === 'resync'
+      if (event.kind.startsWith('conversation.') && !this.sync.apply(event.kind, event.payload)) {
+        console.warn(`carhost: dropped a malformed ${event.kind} event`)
+      }
+      if (resync) void this.resync()
       this.adoptDefaultAgent()
     }
+  }
+
+  /** Host events were missed: the agent list and the first page of conversations are fetched again. */
+  private async resync(): Promise<void> {
+    await Promise.all([this.resyncAgents(), this.sync.loadFirstPage()])
   }
 
   private async resyncAgents(): Promise<void> {
@@ -230,8 +396,21 @@ export class AppController {
   }
 }
 
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
+/** Why a prompt was not sent, in words (the composer shows them). */
+export const REFUSAL_TEXT: Record<SendRefusal, string> = {
+  empty: 'Type a message first.',
+  too_long: 'This message is too long (the limit is 256 KiB).',
+  no_agent: 'There is no agent to talk to.',
+  busy: 'Wait for the reply, or stop it first.',
+  disconnected: 'Not connected to the hub.',
+}
+
+function sessionMemory(): ConversationMemory | null {
+  try {
+    return globalThis.sessionStorage ?? null
+  } catch {
+    return null
+  }
 }
 
 function requestFailure(error: unknown): ChatFailure {

@@ -1,7 +1,24 @@
 import { KNOWN_EVENT_KINDS, type HostChatEvent } from '../../../protocol/chat-events.js'
+import { TITLE_MAX_CHARS, type Message } from '../../../protocol/conversations.js'
+import type {
+  ApprovalPart,
+  ApprovalStatus,
+  AssistantMessage,
+  AssistantPart,
+  ChatFailure,
+  ChatMessage,
+  MessageState,
+  ToolResult,
+  UserMessage,
+} from './chat-message.js'
+import { failureReason, fromStored, messageKey } from './stored-messages.js'
+
+export type * from './chat-message.js'
 
 /**
- * The conversations of one window. Plain TypeScript: React reads it through
+ * The conversations one window has open: their messages and the turns it
+ * streams. The hub keeps the record (§11); this store holds what the window
+ * fetched of it plus what streams in. Plain TypeScript: React reads it through
  * `subscribe`/`getSnapshot`, tests drive it directly.
  *
  * Chat events are queued and applied once per animation frame: however many
@@ -10,82 +27,8 @@ import { KNOWN_EVENT_KINDS, type HostChatEvent } from '../../../protocol/chat-ev
  * React can skip everything else by identity.
  */
 
-export type MessageState = 'streaming' | 'done' | 'error' | 'cancelled'
-
-export interface TextPart {
-  readonly type: 'text'
-  readonly id: number
-  readonly text: string
-}
-
-export interface ToolResult {
-  readonly ok: boolean
-  readonly excerpt?: string
-}
-
-export interface ToolPart {
-  readonly type: 'tool'
-  readonly id: number
-  readonly callId: string
-  readonly tool: string
-  readonly params: unknown
-  readonly result?: ToolResult
-}
-
-/** `submitting`: the user decided and `agents.chat.approve` is on its way; `expired`: nothing to decide any more. */
-export type ApprovalStatus = 'pending' | 'submitting' | 'approved' | 'denied' | 'expired'
-
-export interface ApprovalPart {
-  readonly type: 'approval'
-  readonly id: number
-  readonly approvalId: string
-  readonly tool: string
-  readonly params: unknown
-  readonly status: ApprovalStatus
-  /** Why the last decision could not be sent; the user may try again. */
-  readonly error?: string
-}
-
-export type AssistantPart = TextPart | ToolPart | ApprovalPart
-
-/** Why a turn failed: the hub's own error codes (§7 rule 5), the agent's, or ours. */
-export type FailureReason =
-  | 'agent_exited'
-  | 'session_expired'
-  | 'hub_shutdown'
-  | 'agent_error'
-  | 'request_failed'
-  | 'connection_lost'
-
-export interface ChatFailure {
-  readonly reason: FailureReason
-  /** The event's `code` or the JSON-RPC error code. */
-  readonly code?: string | number
-  readonly message: string
-}
-
-export interface UserMessage {
-  readonly role: 'user'
-  readonly id: string
-  readonly text: string
-}
-
-export interface AssistantMessage {
-  readonly role: 'assistant'
-  readonly id: string
-  readonly sessionId: string
-  readonly agentId: string
-  readonly state: MessageState
-  readonly parts: readonly AssistantPart[]
-  /** The latest `status` event, shown while streaming. */
-  readonly status?: string
-  /** Stop was pressed; the terminal event has not come yet. */
-  readonly cancelling: boolean
-  readonly finishReason?: string
-  readonly failure?: ChatFailure
-}
-
-export type ChatMessage = UserMessage | AssistantMessage
+/** What the window holds of a conversation: `draft` is new here and not on the hub until its first turn. */
+export type ConversationLoad = 'draft' | 'loading' | 'loaded' | 'failed'
 
 export interface Conversation {
   readonly id: string
@@ -94,6 +37,9 @@ export interface Conversation {
   readonly messages: readonly ChatMessage[]
   /** The session of the turn in flight, if any (one turn at a time per conversation). */
   readonly activeSessionId: string | null
+  readonly load: ConversationLoad
+  /** Why `conversations.get` failed. */
+  readonly loadError?: string
 }
 
 export interface ChatState {
@@ -124,6 +70,8 @@ export const animationFrameScheduler: FrameScheduler = (run) => {
 export interface ChatStoreOptions {
   scheduleFrame?: FrameScheduler
   newConversationId?: () => string
+  /** A turn of this window ended (its terminal event, or our own failure); the hub's record is then complete. */
+  onTurnEnded?: (conversationId: string) => void
 }
 
 interface SessionRef {
@@ -143,7 +91,6 @@ interface Draft {
   ended: boolean
 }
 
-const TITLE_MAX = 48
 
 function isKnownEvent(event: IncomingChatEvent): event is HostChatEvent {
   return KNOWN_EVENT_KINDS.has(event.kind)
@@ -159,12 +106,13 @@ export class ChatStore {
   private readonly openTokenItems = new Map<string, { text: string }>()
   private frameRequested = false
   private nextPartId = 1
-  private nextMessageId = 1
   private readonly scheduleFrame: FrameScheduler
   private readonly newConversationId: () => string
+  private readonly onTurnEnded: (conversationId: string) => void
 
   constructor(options: ChatStoreOptions = {}) {
     this.scheduleFrame = options.scheduleFrame ?? animationFrameScheduler
+    this.onTurnEnded = options.onTurnEnded ?? (() => {})
     let n = 0
     this.newConversationId = options.newConversationId ?? (() => `conv-${++n}`)
   }
@@ -294,6 +242,7 @@ export class ChatStore {
 
   // ---- user actions (applied at once, after whatever is queued) ----
 
+  /** A new conversation, a draft until its first turn makes the hub record it. */
   createConversation(agentId: string | null): Conversation {
     this.flush()
     const conversation: Conversation = {
@@ -302,9 +251,57 @@ export class ChatStore {
       agentId,
       messages: [],
       activeSessionId: null,
+      load: 'draft',
     }
     this.setState({ conversations: [...this.state.conversations, conversation], activeConversationId: conversation.id })
     return conversation
+  }
+
+  /** Shows a conversation of the hub, waiting for its messages if the window does not hold them yet. */
+  openConversation(id: string): Conversation {
+    this.flush()
+    const existing = this.conversation(id)
+    if (existing) {
+      this.selectConversation(id)
+      return existing
+    }
+    const conversation: Conversation = { id, title: '', agentId: null, messages: [], activeSessionId: null, load: 'loading' }
+    this.setState({ conversations: [...this.state.conversations, conversation], activeConversationId: id })
+    return conversation
+  }
+
+  /**
+   * Takes in the hub's record of a conversation (`conversations.get`). Refused
+   * while a turn of ours streams into it: the record is complete only once the
+   * turn ended (onTurnEnded says when to fetch again).
+   */
+  hydrate(id: string, record: { agentId: string; messages: readonly Message[] }): boolean {
+    this.flush()
+    const current = this.conversation(id)
+    if (!current || current.activeSessionId) return false
+    this.updateConversation(id, (c) => {
+      const { loadError: _error, ...rest } = c
+      return {
+        ...rest,
+        agentId: c.agentId ?? record.agentId,
+        messages: fromStored(record.messages, c.messages),
+        load: 'loaded',
+      }
+    })
+    return true
+  }
+
+  failLoad(id: string, message: string): void {
+    this.updateConversation(id, (c) => (c.load === 'loading' ? { ...c, load: 'failed', loadError: message } : c))
+  }
+
+  /** Drops the message with React key `key` and every later one (§11 `conversations.truncate`). */
+  truncateFrom(id: string, key: string): void {
+    this.flush()
+    this.updateConversation(id, (c) => {
+      const index = c.messages.findIndex((m) => m.id === key)
+      return index < 0 || c.activeSessionId ? c : { ...c, messages: c.messages.slice(0, index) }
+    })
   }
 
   selectConversation(id: string): void {
@@ -335,10 +332,10 @@ export class ChatStore {
     const conversation = this.conversation(conversationId)
     if (!conversation) throw new Error(`no conversation '${conversationId}'`)
     if (conversation.activeSessionId) throw new Error(`conversation '${conversationId}' already has a turn in flight`)
-    const user: UserMessage = { role: 'user', id: `m-${this.nextMessageId++}`, text: turn.prompt }
+    const user: UserMessage = { role: 'user', id: messageKey('user', turn.sessionId), text: turn.prompt }
     const assistant: AssistantMessage = {
       role: 'assistant',
-      id: `m-${this.nextMessageId++}`,
+      id: messageKey('assistant', turn.sessionId),
       sessionId: turn.sessionId,
       agentId: turn.agentId,
       state: 'streaming',
@@ -352,6 +349,8 @@ export class ChatStore {
       agentId: turn.agentId,
       messages: [...c.messages, user, assistant],
       activeSessionId: turn.sessionId,
+      // The hub creates the conversation with this turn (§11 rule 1).
+      load: c.load === 'draft' ? 'loaded' : c.load,
     }))
   }
 
@@ -432,6 +431,7 @@ export class ChatStore {
       if (list) list.push(draft)
       else byConversation.set(draft.conversationId, [draft])
     }
+    const ended: string[] = []
     const conversations = this.state.conversations.map((conversation) => {
       const list = byConversation.get(conversation.id)
       if (!list) return conversation
@@ -439,11 +439,15 @@ export class ChatStore {
       let activeSessionId = conversation.activeSessionId
       for (const draft of list) {
         messages[draft.messageIndex] = draft.message
-        if (draft.ended && activeSessionId === draft.message.sessionId) activeSessionId = null
+        if (draft.ended && activeSessionId === draft.message.sessionId) {
+          activeSessionId = null
+          ended.push(conversation.id)
+        }
       }
       return { ...conversation, messages, activeSessionId }
     })
     this.setState({ ...this.state, conversations })
+    for (const id of ended) this.onTurnEnded(id)
   }
 
   private updateConversation(id: string, fn: (c: Conversation) => Conversation): void {
@@ -505,11 +509,8 @@ function findLastIndex<T>(items: readonly T[], test: (item: T) => boolean): numb
   return -1
 }
 
-function failureReason(code: string | undefined): FailureReason {
-  return code === 'agent_exited' || code === 'session_expired' || code === 'hub_shutdown' ? code : 'agent_error'
-}
-
+/** The title the hub will give the conversation (§11 rule 1), shown until it does. */
 function titleOf(prompt: string): string {
   const line = prompt.trim().split('\n', 1)[0] ?? ''
-  return line.length > TITLE_MAX ? `${line.slice(0, TITLE_MAX - 1)}…` : line || 'New chat'
+  return line.length > TITLE_MAX_CHARS ? `${line.slice(0, TITLE_MAX_CHARS - 1)}…` : line || 'New chat'
 }

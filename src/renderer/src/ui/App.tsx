@@ -7,8 +7,8 @@ import { Sidebar } from './Sidebar.js'
 /**
  * App
  * ├─ ConnectionBanner
- * ├─ Sidebar: conversations (New chat, New window) + AgentList
- * └─ ChatView: messages (Markdown, ToolCallRow, ApprovalCard) + Composer
+ * ├─ Sidebar: New chat, New window, Search, ConversationList (the hub's) + AgentList
+ * └─ ChatView: MessageList (virtualised MessageViews: Markdown, ToolCallRow, ApprovalCard) + Composer
  */
 export function App({ controller, environment }: { controller: AppController; environment: UiEnvironment }) {
   return (
@@ -28,8 +28,8 @@ function Shell() {
     <div className="app">
       <ConnectionBanner />
       <div className="app__body">
-        <Sidebar conversations={conversations} activeId={activeConversationId} />
-        {active ? <ChatView conversation={active} drafts={drafts} /> : <main className="chat chat--none" />}
+        <Sidebar active={active} />
+        {active ? <ChatView key={active.id} conversation={active} drafts={drafts} /> : <main className="chat chat--none" />}
       </div>
     </div>
   )

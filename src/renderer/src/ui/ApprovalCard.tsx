@@ -9,6 +9,7 @@ const OUTCOME: Record<ApprovalPart['status'], string> = {
   approved: 'Approved',
   denied: 'Denied',
   expired: 'No longer waiting for a decision',
+  elsewhere: 'Waiting for a decision in the window that asked',
 }
 
 /** The agent asks before running a tool; the user answers inline. */

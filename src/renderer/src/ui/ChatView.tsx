@@ -1,32 +1,31 @@
-import { useEffect, useLayoutEffect, useRef } from 'react'
-import type { SendRefusal } from '../model/app-controller.js'
+import { useEffect, useState } from 'react'
+import { REFUSAL_TEXT } from '../model/app-controller.js'
 import type { Conversation } from '../model/chat-store.js'
-import { Composer } from './Composer.js'
-import { useAgentsState, useConnection, useController } from './controller-context.js'
-import { MessageView } from './MessageView.js'
 import { statusLabel } from './AgentList.js'
-
-const REFUSALS: Record<SendRefusal, string> = {
-  empty: 'Type a message first.',
-  too_long: 'This message is too long (the limit is 256 KiB).',
-  no_agent: 'There is no agent to talk to.',
-  busy: 'Wait for the reply, or stop it first.',
-  disconnected: 'Not connected to the hub.',
-}
+import { Composer } from './Composer.js'
+import { useAgentsState, useConnection, useController, useConversationList, useEnvironment } from './controller-context.js'
+import { MessageList } from './MessageList.js'
+import { saveFile } from './save-file.js'
 
 export function ChatView({ conversation, drafts }: { conversation: Conversation; drafts: Map<string, string> }) {
   const controller = useController()
+  const environment = useEnvironment()
   const { agents } = useAgentsState()
   const connection = useConnection()
+  useConversationList() // busy and the title live in the list store
+  const meta = controller.conversations.conversation(conversation.id)
   const agentId = conversation.agentId ?? controller.agentFor(conversation.id)
   const agent = agentId === null ? undefined : agents.find((a) => a.id === agentId)
   const agentName = agent?.name ?? agentId ?? 'Agent'
-  const busy = conversation.activeSessionId !== null
+  const ours = conversation.activeSessionId !== null
+  const elsewhere = controller.busyElsewhere(conversation.id)
   const connected = connection.status === 'ready'
+  const title = meta?.title ?? (conversation.title || 'Conversation')
+  const [problem, setProblem] = useState<string | undefined>()
 
   // Esc stops the reply in flight, wherever the focus is.
   useEffect(() => {
-    if (!busy) return
+    if (!ours) return
     const onKeyDown = (event: KeyboardEvent) => {
       if (event.key !== 'Escape' || event.defaultPrevented) return
       event.preventDefault()
@@ -34,63 +33,84 @@ export function ChatView({ conversation, drafts }: { conversation: Conversation;
     }
     window.addEventListener('keydown', onKeyDown)
     return () => window.removeEventListener('keydown', onKeyDown)
-  }, [busy, controller, conversation.id])
+  }, [ours, controller, conversation.id])
 
-  const list = useRef<HTMLDivElement>(null)
-  const pinned = useRef(true)
-  useLayoutEffect(() => {
-    const el = list.current
-    if (el && pinned.current) el.scrollTop = el.scrollHeight
-  }, [conversation.messages])
+  const exportMarkdown = async () => {
+    setProblem(undefined)
+    const result = await controller.exportMarkdown(conversation.id)
+    if (!result.ok) return setProblem(result.message)
+    try {
+      await saveFile(environment, { fileName: result.fileName, mediaType: 'text/markdown', text: result.markdown })
+    } catch (error) {
+      setProblem(`Could not save the file: ${error instanceof Error ? error.message : String(error)}`)
+    }
+  }
 
   let hint: string | undefined
   if (!connected) hint = connection.status === 'connecting' ? 'Connecting to the hub…' : 'Not connected to the hub.'
+  else if (elsewhere) hint = 'Waiting for the reply another window is receiving…'
   else if (!agent && agents.length > 0 && agentId !== null) hint = `${agentName} is no longer registered with the hub.`
   else if (agent && agent.status !== 'running') hint = `${agent.name} is ${statusLabel(agent.status).toLowerCase()}.`
 
+  const empty =
+    conversation.load === 'loading' ? (
+      <div className="chat__empty" role="status">
+        Loading the conversation…
+      </div>
+    ) : conversation.load === 'failed' ? (
+      <div className="chat__empty" role="alert" data-testid="load-error">
+        <p>{conversation.loadError}</p>
+        <button type="button" className="button" onClick={() => void controller.open(conversation.id)}>
+          Try again
+        </button>
+      </div>
+    ) : (
+      <div className="chat__empty">
+        <div className="chat__empty-title">{agent ? `Chat with ${agent.name}` : 'No agent yet'}</div>
+        {agent?.description && <p>{agent.description}</p>}
+      </div>
+    )
+
   return (
-    <main className="chat" aria-label={conversation.title}>
+    <main className="chat" aria-label={title} data-testid="chat" data-conversation-id={conversation.id}>
       <header className="chat__header">
-        <h1 className="chat__title">{conversation.title}</h1>
+        <h1 className="chat__title" data-testid="chat-title">
+          {title}
+        </h1>
         {agent && (
           <span className="chat__agent">
             <span className="status-dot" data-status={agent.status} aria-hidden="true" />
             {agent.name}
           </span>
         )}
-      </header>
-      <div
-        className="chat__messages"
-        ref={list}
-        onScroll={(e) => {
-          const el = e.currentTarget
-          pinned.current = el.scrollHeight - el.scrollTop - el.clientHeight < 48
-        }}
-      >
-        {conversation.messages.length === 0 ? (
-          <div className="chat__empty">
-            <div className="chat__empty-title">{agent ? `Chat with ${agent.name}` : 'No agent yet'}</div>
-            {agent?.description && <p>{agent.description}</p>}
-          </div>
-        ) : (
-          <div className="chat__column">
-            {conversation.messages.map((message) => (
-              <MessageView key={message.id} message={message} agentName={agentName} />
-            ))}
-          </div>
+        {conversation.load === 'loaded' && conversation.messages.length > 0 && (
+          <button type="button" className="button button--small" data-testid="export" title="Save this conversation as a Markdown file" onClick={() => void exportMarkdown()}>
+            Export
+          </button>
         )}
-      </div>
+      </header>
+      {elsewhere && (
+        <div className="chat__notice" role="status" data-testid="busy-elsewhere">
+          <span className="pulse" aria-hidden="true" /> A reply is being written in another window. It appears here when it is finished.
+        </div>
+      )}
+      {problem && (
+        <div className="chat__notice chat__notice--error" role="alert">
+          {problem}
+        </div>
+      )}
+      <MessageList conversationId={conversation.id} messages={conversation.messages} agentName={agentName} empty={empty} />
       <Composer
         key={conversation.id}
         initialText={drafts.get(conversation.id) ?? ''}
-        busy={busy}
-        disabled={!connected || agentId === null}
+        busy={ours}
+        disabled={!connected || agentId === null || elsewhere || conversation.load === 'loading'}
         placeholder={agentId === null ? 'No agent available' : `Message ${agentName}…`}
         hint={hint}
         onDraftChange={(text) => (text ? drafts.set(conversation.id, text) : drafts.delete(conversation.id))}
         onSend={async (text) => {
           const refusal = await controller.send(conversation.id, text)
-          return refusal && REFUSALS[refusal]
+          return refusal && REFUSAL_TEXT[refusal]
         }}
         onStop={() => void controller.cancel(conversation.id)}
       />

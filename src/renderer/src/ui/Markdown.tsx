@@ -1,6 +1,7 @@
 import { memo, useMemo, type ReactNode } from 'react'
 import ReactMarkdown, { defaultUrlTransform, type Components } from 'react-markdown'
 import { splitBlocks } from './markdown-blocks.js'
+import { plainParagraphs } from './plain-text.js'
 
 /**
  * Agent text is untrusted. react-markdown builds React elements from the
@@ -37,7 +38,10 @@ const components: Components = {
   },
 }
 
-function MarkdownTree({ text }: { text: string }): ReactNode {
+export function MarkdownTree({ text }: { text: string }): ReactNode {
+  const plain = plainParagraphs(text)
+  // react-markdown separates blocks with a newline text node; so does this.
+  if (plain) return plain.flatMap((paragraph, i) => (i === 0 ? [<p key={i}>{paragraph}</p>] : ['\n', <p key={i}>{paragraph}</p>]))
   return (
     <ReactMarkdown allowedElements={ALLOWED_ELEMENTS} unwrapDisallowed components={components} urlTransform={defaultUrlTransform}>
       {text}

@@ -1,18 +1,19 @@
 import type { Conversation } from '../model/chat-store.js'
 import { AgentList } from './AgentList.js'
-import { useAgentsState, useController, useEnvironment } from './controller-context.js'
+import { useController, useEnvironment, useSearch } from './controller-context.js'
+import { ConversationList } from './ConversationList.js'
+import { SearchBox, SearchResults } from './Search.js'
 
-/** Conversations of this window, "New chat", "New window", and the agents. */
-export function Sidebar({ conversations, activeId }: { conversations: readonly Conversation[]; activeId: string | null }) {
+/** "New chat", "New window", search, the hub's conversations, and the agents. */
+export function Sidebar({ active }: { active: Conversation | undefined }) {
   const controller = useController()
   const environment = useEnvironment()
-  const { agents } = useAgentsState()
-  const active = conversations.find((c) => c.id === activeId)
+  const search = useSearch()
   const selectedAgent = active ? (active.agentId ?? controller.agentFor(active.id)) : null
 
   const selectAgent = (agentId: string) => {
-    // A conversation mid-turn keeps its agent; the choice then opens a new chat.
-    if (!active || active.activeSessionId) controller.newChat(agentId)
+    // A conversation with turns keeps its agent; the choice then opens a new chat.
+    if (!active || active.activeSessionId || active.messages.length > 0) controller.newChat(agentId)
     else controller.chat.setConversationAgent(active.id, agentId)
   }
 
@@ -33,38 +34,8 @@ export function Sidebar({ conversations, activeId }: { conversations: readonly C
       <button type="button" className="button button--new-chat" data-testid="new-chat" onClick={() => controller.newChat()}>
         <span className="plus-icon" aria-hidden="true" /> New chat
       </button>
-      <nav className="conversation-list" aria-label="Conversations">
-        <ul>
-          {conversations.map((conversation) => {
-            const agent = agents.find((a) => a.id === conversation.agentId)
-            return (
-              <li key={conversation.id} className="conversation-item" data-testid="conversation" data-active={conversation.id === activeId}>
-                <button
-                  type="button"
-                  className="conversation-item__main"
-                  aria-current={conversation.id === activeId ? 'page' : undefined}
-                  onClick={() => controller.chat.selectConversation(conversation.id)}
-                >
-                  <span className="conversation-item__title">{conversation.title}</span>
-                  <span className="conversation-item__agent">
-                    {conversation.activeSessionId && <span className="pulse" aria-label="replying" />}
-                    {agent?.name ?? conversation.agentId ?? ''}
-                  </span>
-                </button>
-                <button
-                  type="button"
-                  className="conversation-item__close"
-                  aria-label={`Close ${conversation.title}`}
-                  title="Close"
-                  onClick={() => controller.closeChat(conversation.id)}
-                >
-                  ×
-                </button>
-              </li>
-            )
-          })}
-        </ul>
-      </nav>
+      <SearchBox />
+      {search.query.trim() ? <SearchResults /> : <ConversationList active={active} />}
       <AgentList selectedId={selectedAgent} onSelect={selectAgent} />
     </aside>
   )
