@@ -37,7 +37,7 @@ const LAYERS: Record<string, Layer> = {
     packages: ['zod', 'electron', NODE],
   },
   preload: { folders: ['base', 'protocol', 'shared'], packages: ['electron', 'zod'] },
-  renderer: { folders: ['protocol'], packages: ['zod', 'react', 'react-dom', 'react-markdown'] },
+  renderer: { folders: ['protocol'], packages: ['zod', 'react', 'react-dom', 'react-markdown', '@tanstack/react-virtual'] },
   'agent-sdk': { folders: ['base', 'protocol'], packages: [NODE] },
   agents: { folders: ['agent-sdk', 'protocol'], packages: ['zod', NODE] },
   'agents/provider': { folders: ['agent-sdk', 'base', 'protocol'], packages: ['zod', NODE, ...MODEL_CLIENTS] },
