@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { z } from 'zod'
 import { RpcError } from '../protocol/errors.js'
 import { Limits } from '../protocol/limits.js'
 import { parseCommandLine, USAGE, type Command, type ParsedCommandLine } from './args.js'
@@ -79,6 +80,11 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     }
     if (error instanceof RpcError) {
       io.stderr.write(`carhost: ${error.message} (${error.code})\n`)
+      return ExitCode.Failed
+    }
+    if (error instanceof z.ZodError) {
+      const issue = error.issues[0]
+      io.stderr.write(`carhost: the hub's answer is not what the protocol says: ${issue ? `${issue.path.join('.') || 'result'}: ${issue.message}` : 'malformed'}\n`)
       return ExitCode.Failed
     }
     throw error

@@ -1,8 +1,6 @@
-import { PassThrough } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import { parseCommandLine, type Command } from '../../src/cli/args.js'
 import { CliError, ExitCode } from '../../src/cli/exit-codes.js'
-import { readAllText } from '../../src/cli/stdin.js'
 
 const piped = { stdinIsTerminal: false }
 const terminal = { stdinIsTerminal: true }
@@ -137,24 +135,5 @@ describe('carhost providers and models', () => {
 
   it("'help' is a command too", () => {
     expect(command(['help'])).toEqual({ name: 'help' })
-  })
-})
-
-describe('readAllText', () => {
-  it('decodes UTF-8 split across chunks', async () => {
-    const input = new PassThrough()
-    const text = readAllText(input, 100, 'the prompt')
-    const bytes = Buffer.from('é€x')
-    input.write(bytes.subarray(0, 1))
-    input.write(bytes.subarray(1, 3))
-    input.end(bytes.subarray(3))
-    expect(await text).toBe('é€x')
-  })
-
-  it('refuses more than the limit with a usage error', async () => {
-    const input = new PassThrough()
-    const text = readAllText(input, 4, 'the prompt')
-    input.end('12345')
-    await expect(text).rejects.toMatchObject({ exitCode: ExitCode.Usage, message: 'the prompt on stdin is over 4 bytes' })
   })
 })
