@@ -103,8 +103,7 @@ describe.skipIf(!builtOutputExists())('carhost conversations against a headless 
     expect(headings).toHaveLength(4)
     expect(headings[0]).toMatch(/^── You · \d{4}-\d\d-\d\dT\S+Z ──$/)
     expect(headings[1]).toMatch(/^── echo · \S+ ──$/)
-    expect(shown.stdout).toMatch(/── You · \S+ ──\napples and pears\n── echo · \S+ ──\napples and pears\n/)
-    expect(shown.stdout).toMatch(/── You · \S+ ──\nplums too\n── echo · \S+ ──\nplums too\n$/)
+    expect(shown.stdout).toMatch(/\n\n── You · \S+ ──\napples and pears\n\n── echo · \S+ ──\napples and pears\n\n── You · \S+ ──\nplums too\n\n── echo · \S+ ──\nplums too\n$/)
 
     const json = await run(['show', first.id, '--json'])
     expect(json.code).toBe(0)

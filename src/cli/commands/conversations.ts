@@ -17,7 +17,7 @@ function titleOf(conversation: Conversation): string {
 }
 
 /** `carhost history`: the `limit` most recently updated conversations, following `next_cursor` past one page. */
-export async function historyCommand(connection: HubConnection, options: { limit: number; json: boolean }, io: CliIO): Promise<number> {
+export async function historyCommand(connection: Pick<HubConnection, 'request'>, options: { limit: number; json: boolean }, io: CliIO): Promise<number> {
   const conversations: Conversation[] = []
   let cursor: string | undefined
   do {
