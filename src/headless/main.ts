@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { builtinAgents } from '../agents/builtin.js'
+import { builtinAgents, PROVIDER_AGENT_MODULE } from '../agents/builtin.js'
+import { providerAgentEnv } from '../agents/provider/settings.js'
 import { Hub } from '../hub/hub.js'
 import type { Logger } from '../hub/logger.js'
 import type { AgentSpec } from '../protocol/manifest.js'
@@ -12,6 +13,7 @@ import { removeEndpoint, writeEndpoint } from '../platform/node/hub-endpoint.js'
 import { HubServer } from '../platform/node/hub-server.js'
 import { chooseHostToken, tokenProblem, writeTokenFile, TOKEN_ENV } from '../platform/node/host-token.js'
 import { ManifestError, loadManifest } from '../platform/node/manifest-loader.js'
+import { headlessProviderStore } from '../platform/node/provider-file-store.js'
 import { isLoopbackHost, parseHeadlessArgs, USAGE, UsageError, type HeadlessOptions } from './options.js'
 import { stderrLogger } from './stderr-logger.js'
 
@@ -83,6 +85,12 @@ async function main(argv: string[]): Promise<void> {
     agents,
     launcher: new ChildProcessLauncher(),
     logger,
+    // §12: providers.json and the 0600 key file in the data folder; each provider agent reads mcp.json there.
+    providers: {
+      store: headlessProviderStore(dataDir),
+      agentModule: PROVIDER_AGENT_MODULE,
+      agentEnv: (settings, apiKey) => providerAgentEnv(settings, apiKey, dataDir),
+    },
     ...(options.ackTimeoutMs === undefined ? {} : { ackTimeoutMs: options.ackTimeoutMs }),
     ...(options.sessionIdleMs === undefined ? {} : { sessionIdleMs: options.sessionIdleMs }),
     ...(options.sessionMaxAgeMs === undefined ? {} : { sessionMaxAgeMs: options.sessionMaxAgeMs }),

@@ -14,6 +14,7 @@ import { HostEventBus } from './host-events.js'
 import type { HostTransport } from './host-transport.js'
 import { silentLogger, type Logger } from './logger.js'
 import type { ProcessLauncher } from './process-launcher.js'
+import { ProviderService, supervisorAgentRegistry, type ProviderServiceConfig } from './provider-service.js'
 import { newCounters, type HubCounters } from './stats.js'
 
 export interface HubOptions {
@@ -40,6 +41,8 @@ export interface HubOptions {
   /** §6 v2: how long a start may take to become `running` (spawned, and ready if the agent signals it); default 30 s. */
   readyTimeoutMs?: number
   newId?: () => string
+  /** Where providers are kept and how their agents start (§12); without it the hub keeps none. */
+  providers?: ProviderServiceConfig
 }
 
 export interface ConnectOptions {
@@ -56,6 +59,7 @@ export class Hub implements Disposable {
   readonly supervisor: AgentSupervisor
   readonly router: ChatRouter
   readonly counters: HubCounters = newCounters()
+  readonly providers: ProviderService | null
   private readonly hosts = new Map<string, HostConnection>()
   private readonly events: HostEventBus
   private readonly clock: Clock
@@ -130,17 +134,26 @@ export class Hub implements Disposable {
       this.supervisor.onDidUnregister((agent) => this.events.emit('agent.unregistered', agent.id, `${agent.id} unregistered`)),
     )
     for (const spec of options.agents) this.supervisor.register(spec)
+    this.providers = options.providers
+      ? new ProviderService({ ...options.providers, agents: supervisorAgentRegistry(this.supervisor), logger: this.logger })
+      : null
     const sweepEvery = options.sweepIntervalMs ?? Math.min(1_000, Math.max(50, Math.min(idleMs, maxAgeMs) / 4))
     this.store.add(this.clock.setInterval(() => this.router.sweep(), sweepEvery))
   }
 
-  /** Starts the agents marked `auto_start`; resolves when each runs or failed to start. */
-  async start(): Promise<void> {
-    if (this.state !== 'idle') return
+  /**
+   * Starts the agents marked `auto_start` and the saved providers; resolves when each
+   * runs or failed to start, with the problems a person should hear about (a provider not restored).
+   */
+  async start(): Promise<string[]> {
+    if (this.state !== 'idle') return []
     this.state = 'running'
-    await Promise.all(
-      [...this.supervisor.all()].filter((agent) => agent.spec.auto_start).map((agent) => this.supervisor.start(agent)),
-    )
+    const autoStart = [...this.supervisor.all()].filter((agent) => agent.spec.auto_start)
+    const [problems] = await Promise.all([
+      this.providers?.restore() ?? [],
+      ...autoStart.map((agent) => this.supervisor.start(agent)),
+    ])
+    return problems
   }
 
   /** Adds a host. The returned connection is disposed when the transport disconnects. */
@@ -244,12 +257,20 @@ export class Hub implements Disposable {
     'agents.chat.approve': (host, params) => this.router.approve(host, params),
     'hub.sessions': (host) => ({ sessions: this.router.listSessions(host) }),
     'hub.stats': () => this.stats(),
+    'providers.list': () => this.providers?.list() ?? { providers: [] },
+    'providers.save': (_host, params) => this.providerService().save(params),
+    'providers.delete': (_host, { id }) => this.providerService().delete(id),
   }
 
   private authenticatedHosts(): number {
     let count = 0
     for (const host of this.hosts.values()) if (host.isAuthenticated) count++
     return count
+  }
+
+  private providerService(): ProviderService {
+    if (!this.providers) throw new RpcError(ErrorCode.MethodNotFound, 'this hub keeps no providers')
+    return this.providers
   }
 
   private agent(agentId: string): AgentHandle {

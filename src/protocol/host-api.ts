@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { AgentInfoSchema } from './agent-info.js'
 import { Limits, base64DecodedLength, utf8ByteLength } from './limits.js'
+import { ProviderMethods } from './providers.js'
 
 /** Host → hub methods (PROTOCOL.md §3). Params refuse unknown keys. */
 const SessionIdSchema = z.string().regex(Limits.idPattern, 'must match ^[A-Za-z0-9._:-]{1,128}$')
@@ -106,6 +107,7 @@ export const HostMethods = {
   },
   'hub.sessions': { params: Empty, result: z.object({ sessions: z.array(SessionInfoSchema) }) },
   'hub.stats': { params: Empty, result: HubStatsSchema },
+  ...ProviderMethods,
 } as const
 
 export type HostMethod = keyof typeof HostMethods
