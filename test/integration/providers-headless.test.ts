@@ -1,6 +1,6 @@
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { ErrorCode } from '../../src/protocol/errors.js'
 import type { MockModelServer } from '../fixtures/model-servers/mock-model-server.js'
@@ -197,5 +197,35 @@ describe.skipIf(!builtOutputExists())('providers in the headless hub', () => {
       messages: [...c1.frames, ...c2.frames],
       logLines: [...stderrLines, first.process.stdout, second.process.stdout],
     })
+  }, 120_000)
+
+  it('the provider agent reads mcp.json from the data folder: its tools reach the model and an auto-approved one runs', async () => {
+    const dataDir = join(root, 'mcp')
+    mkdirSync(dataDir)
+    const fixture = resolve('test/fixtures/mcp/fixture-server.ts')
+    writeFileSync(
+      join(dataDir, 'mcp.json'),
+      JSON.stringify({
+        mcpServers: {
+          'my tools': { command: process.execPath, args: ['--import', 'tsx', fixture], env: { FIXTURE_GREETING: 'hello-from-data-dir' }, autoApprove: ['env'] },
+        },
+      }),
+    )
+    const kind = KINDS[0]!
+    const server = await rig.server(kind)
+    const running = await hub(dataDir)
+    const client = await connect(running)
+    await result(client, 'providers.save', saveParams({ id: 'local', kind, server }))
+    server.reply({ kind: 'stream', toolCalls: [{ id: 'call_env', name: 'my_tools__env', arguments: '{}' }] }, { kind: 'stream', text: ['Done.'] })
+
+    const from = client.frames.length
+    const { end } = await chat(client, 'local', 'look around')
+    expect(end).toMatchObject({ kind: 'done', text: 'Done.' })
+    const tools = client.frames.slice(from).map(chatEvent).filter((e): e is ChatEvent => e !== null && e.kind.startsWith('tool_'))
+    expect(tools.map((e) => e.kind)).toEqual(['tool_call', 'tool_result'])
+    expect(tools[0]).toMatchObject({ tool: 'my tools.env' })
+    expect(tools[1]).toMatchObject({ ok: true, excerpt: expect.stringContaining('hello-from-data-dir') })
+    const offered = (server.chatRequests()[0]!.body as { tools?: Array<{ function: { name: string } }> }).tools ?? []
+    expect(offered.map((tool) => tool.function.name)).toContain('my_tools__env')
   }, 120_000)
 })
