@@ -1,6 +1,8 @@
 import { z } from 'zod'
 import { AgentInfoSchema } from './agent-info.js'
+import { ConversationMethods } from './conversations.js'
 import { Limits, base64DecodedLength, utf8ByteLength } from './limits.js'
+import { ProviderMethods } from './providers.js'
 
 /** Host → hub methods (PROTOCOL.md §3). Params refuse unknown keys. */
 const SessionIdSchema = z.string().regex(Limits.idPattern, 'must match ^[A-Za-z0-9._:-]{1,128}$')
@@ -97,7 +99,7 @@ export const HostMethods = {
   'agents.restart': { params: AgentRef, result: AgentInfoSchema },
   'agents.chat': {
     params: ChatParamsSchema,
-    result: z.object({ accepted: z.literal(true), session_id: z.string() }),
+    result: z.object({ accepted: z.literal(true), session_id: z.string(), conversation_id: z.string().optional() }),
   },
   'agents.chat.cancel': { params: CancelParamsSchema, result: z.object({ cancelled: z.boolean() }) },
   'agents.chat.approve': {
@@ -106,6 +108,8 @@ export const HostMethods = {
   },
   'hub.sessions': { params: Empty, result: z.object({ sessions: z.array(SessionInfoSchema) }) },
   'hub.stats': { params: Empty, result: HubStatsSchema },
+  ...ConversationMethods,
+  ...ProviderMethods,
 } as const
 
 export type HostMethod = keyof typeof HostMethods
