@@ -1,9 +1,6 @@
 import WebSocket from 'ws'
-import type { z } from 'zod'
 import { Emitter } from '../base/event.js'
 import type { Disposable } from '../base/lifecycle.js'
-import { ConversationMethods } from '../protocol/conversations.js'
-import { ProviderMethods } from '../protocol/providers.js'
 import { HostChatEventSchema, type HostChatEvent } from '../protocol/chat-events.js'
 import { HostEventSchema, type HostEvent } from '../protocol/agent-info.js'
 import { ErrorCode, RpcError } from '../protocol/errors.js'
@@ -12,12 +9,6 @@ import { HostClient } from '../protocol/host-client.js'
 import { RpcPeer } from '../protocol/rpc-peer.js'
 import { CliError, ExitCode } from './exit-codes.js'
 import type { HubLocation } from './hub-location.js'
-
-/** Version 2 host methods (PROTOCOL.md §11, §12) with their own schema tables. */
-const V2Methods = { ...ConversationMethods, ...ProviderMethods }
-export type V2Method = keyof typeof V2Methods
-export type V2Params<M extends V2Method> = z.input<(typeof V2Methods)[M]['params']>
-export type V2Result<M extends V2Method> = z.infer<(typeof V2Methods)[M]['result']>
 
 /**
  * An authenticated WebSocket link to the hub: the shared JSON-RPC core
@@ -89,12 +80,6 @@ export class HubConnection implements Disposable {
       )
     }
     return connection
-  }
-
-  /** A §11/§12 request; its result is parsed with the protocol's schema before it is returned. */
-  async request<M extends V2Method>(method: M, params: V2Params<M>): Promise<V2Result<M>> {
-    const raw = await this.peer.request(method, params)
-    return V2Methods[method].result.parse(raw) as V2Result<M>
   }
 
   get isClosed(): boolean {

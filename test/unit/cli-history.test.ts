@@ -15,14 +15,16 @@ function fakeHub(total: number) {
   const all = Array.from({ length: total }, (_, i) => conversation(i))
   const requests: Array<{ limit?: number; cursor?: string }> = []
   const connection = {
-    request: async (method: string, params: { limit?: number; cursor?: string }) => {
-      expect(method).toBe('conversations.list')
-      requests.push(params)
-      const start = params.cursor === undefined ? 0 : Number(params.cursor)
-      const end = start + (params.limit ?? 50)
-      return { conversations: all.slice(start, end), next_cursor: end < total ? String(end) : null }
+    client: {
+      call: async (method: string, params: { limit?: number; cursor?: string }) => {
+        expect(method).toBe('conversations.list')
+        requests.push(params)
+        const start = params.cursor === undefined ? 0 : Number(params.cursor)
+        const end = start + (params.limit ?? 50)
+        return { conversations: all.slice(start, end), next_cursor: end < total ? String(end) : null }
+      },
     },
-  } as unknown as Pick<HubConnection, 'request'>
+  } as unknown as Pick<HubConnection, 'client'>
   return { connection, requests }
 }
 

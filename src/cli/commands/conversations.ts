@@ -17,11 +17,11 @@ function titleOf(conversation: Conversation): string {
 }
 
 /** `carhost history`: the `limit` most recently updated conversations, following `next_cursor` past one page. */
-export async function historyCommand(connection: Pick<HubConnection, 'request'>, options: { limit: number; json: boolean }, io: CliIO): Promise<number> {
+export async function historyCommand(connection: Pick<HubConnection, 'client'>, options: { limit: number; json: boolean }, io: CliIO): Promise<number> {
   const conversations: Conversation[] = []
   let cursor: string | undefined
   do {
-    const page = await connection.request('conversations.list', {
+    const page = await connection.client.call('conversations.list', {
       limit: Math.min(PAGE_MAX, options.limit - conversations.length),
       ...(cursor === undefined ? {} : { cursor }),
     })
@@ -44,7 +44,7 @@ export async function historyCommand(connection: Pick<HubConnection, 'request'>,
 
 /** `carhost show ID`: the conversation as a transcript (or `conversations.get`'s result with --json). */
 export async function showCommand(connection: HubConnection, options: { conversationId: string; json: boolean }, io: CliIO): Promise<number> {
-  const record = await connection.request('conversations.get', { conversation_id: options.conversationId })
+  const record = await connection.client.call('conversations.get', { conversation_id: options.conversationId })
   if (options.json) {
     io.stdout.write(json(record))
     return ExitCode.Ok
@@ -96,7 +96,7 @@ export async function searchCommand(
   options: { query: string; limit: number | undefined; json: boolean },
   io: CliIO,
 ): Promise<number> {
-  const { results } = await connection.request('conversations.search', {
+  const { results } = await connection.client.call('conversations.search', {
     query: options.query,
     ...(options.limit === undefined ? {} : { limit: options.limit }),
   })
@@ -124,7 +124,7 @@ export async function searchCommand(
  * control characters are replaced when stdout is a terminal.
  */
 export async function exportCommand(connection: HubConnection, options: { conversationId: string; format: 'md' | 'json' }, io: CliIO): Promise<number> {
-  const record = await connection.request('conversations.get', { conversation_id: options.conversationId })
+  const record = await connection.client.call('conversations.get', { conversation_id: options.conversationId })
   const text = options.format === 'json' ? json(record) : conversationMarkdown(record.conversation, record.messages)
   io.stdout.write(io.stdout.isTTY ? printable(text) : text)
   return ExitCode.Ok

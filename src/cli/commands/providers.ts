@@ -10,7 +10,7 @@ const API_KEY_MAX_CHARS = 4096
 
 /** `carhost providers`: one row per provider; the key only as whether one is stored (§12). */
 export async function providersCommand(connection: HubConnection, options: { json: boolean }, io: CliIO): Promise<number> {
-  const { providers } = await connection.request('providers.list', {})
+  const { providers } = await connection.client.call('providers.list', {})
   if (options.json) {
     io.stdout.write(JSON.stringify(providers, null, 2) + '\n')
     return ExitCode.Ok
@@ -54,7 +54,7 @@ export async function providersAddCommand(connection: HubConnection, options: Pr
       throw new CliError(ExitCode.Usage, `--api-key-stdin: the key read from stdin must be 1 to ${API_KEY_MAX_CHARS} characters`)
     }
   }
-  const saved = await connection.request('providers.save', {
+  const saved = await connection.client.call('providers.save', {
     id: options.id,
     name: options.providerName,
     kind: options.kind,
@@ -72,7 +72,7 @@ export async function providersAddCommand(connection: HubConnection, options: Pr
 
 /** `carhost providers remove ID`: exit 1 when there was no such provider. */
 export async function providersRemoveCommand(connection: HubConnection, options: { id: string }, io: CliIO): Promise<number> {
-  const { deleted } = await connection.request('providers.delete', { id: options.id })
+  const { deleted } = await connection.client.call('providers.delete', { id: options.id })
   if (!deleted) {
     io.stderr.write(`carhost: no provider '${printable(options.id)}'\n`)
     return ExitCode.Failed
