@@ -167,7 +167,7 @@ export function ProviderForm({ editing, onDone }: { editing: Provider | undefine
   const agent = editing ? agents.find((a) => a.id === editing.id) : undefined
 
   return (
-    <form className="settings-form" data-testid="provider-form" onSubmit={onSubmit} aria-label={editing ? `Edit ${editing.name}` : 'Add a provider'}>
+    <form className="settings-form" data-testid="provider-form" noValidate onSubmit={onSubmit} aria-label={editing ? `Edit ${editing.name}` : 'Add a provider'}>
       <h3 className="settings-form__title">{editing ? `Edit ${editing.name}` : 'Add a model provider'}</h3>
       {!editing && (
         <fieldset className="settings-presets">
