@@ -20,6 +20,7 @@ describe('parseHeadlessArgs', () => {
       agentsFile: undefined,
       builtinAgents: true,
       dataDir: undefined,
+      history: true,
       ackTimeoutMs: undefined,
       sessionIdleMs: undefined,
       sessionMaxAgeMs: undefined,
@@ -33,6 +34,7 @@ describe('parseHeadlessArgs', () => {
       parseHeadlessArgs([
         '--host', 'localhost', '--port', '8123', '--token', 'tok', '--agents', 'a.json', '--no-builtin-agents',
         '--data-dir', '/tmp/d', '--ack-timeout-ms', '250', '--session-idle-ms', '1000', '--session-max-age-ms', '5000',
+        '--no-history',
       ]),
     ).toEqual({
       host: 'localhost',
@@ -41,6 +43,7 @@ describe('parseHeadlessArgs', () => {
       agentsFile: 'a.json',
       builtinAgents: false,
       dataDir: '/tmp/d',
+      history: false,
       ackTimeoutMs: 250,
       sessionIdleMs: 1000,
       sessionMaxAgeMs: 5000,
