@@ -86,7 +86,8 @@ export function ProviderForm({ editing, onDone }: { editing: Provider | undefine
     const maxTokens = fields.maxTokens.trim() === '' ? null : Number(fields.maxTokens)
     if (temperature !== null && !Number.isFinite(temperature)) local.temperature = 'must be a number'
     if (maxTokens !== null && !Number.isFinite(maxTokens)) local.max_tokens = 'must be a whole number'
-    if (keyInput && fields.apiKey.trim() === '' && (storedKey || preset.needsKey)) local.api_key = 'enter the key'
+    const keyRequired = storedKey || preset.needsKey || (preset.key === 'custom' && customNeedsKey)
+    if (keyInput && keyRequired && fields.apiKey.trim() === '') local.api_key = 'enter the key'
     if (Object.keys(local).length > 0) return { ok: false, errors: local }
     const params: ProviderSaveParams = {
       id: fields.id.trim(),
@@ -95,8 +96,8 @@ export function ProviderForm({ editing, onDone }: { editing: Provider | undefine
       base_url: fields.baseUrl.trim(),
       default_model: fields.defaultModel.trim() || null,
       system_prompt: fields.systemPrompt.trim() === '' ? null : fields.systemPrompt,
-      temperature: temperature as number | null,
-      max_tokens: maxTokens as number | null,
+      temperature,
+      max_tokens: maxTokens,
     }
     if (storedKey) {
       if (keyAction === 'replace') params.api_key = fields.apiKey.trim()
@@ -132,6 +133,7 @@ export function ProviderForm({ editing, onDone }: { editing: Provider | undefine
     }
     // The key is never kept in the page once the hub has it.
     setFields((f) => ({ ...f, apiKey: '' }))
+    setKeyAction('keep')
     if (connection) setTest({ phase: 'done', outcome: connection })
     else onDone()
   }
@@ -206,7 +208,14 @@ export function ProviderForm({ editing, onDone }: { editing: Provider | undefine
             {keyAction === 'keep' && <span>A key is stored.</span>}
             {keyAction === 'remove' && <span>The stored key will be removed when you save.</span>}
             {keyAction !== 'keep' ? (
-              <button type="button" className="button button--small" onClick={() => (setKeyAction('keep'), set('apiKey', ''))}>
+              <button
+                type="button"
+                className="button button--small"
+                onClick={() => {
+                  setKeyAction('keep')
+                  set('apiKey', '')
+                }}
+              >
                 Keep the stored key
               </button>
             ) : (
