@@ -38,6 +38,7 @@ describe('model providers in the browser', () => {
 
     // No provider yet: the first-start screen leads into the settings.
     await page.getByTestId('first-start').waitFor({ timeout: UI_TIMEOUT_MS })
+    await screenshot(page, 'first-start')
     await page.getByTestId('first-start-add').click()
     await page.getByTestId('preset-custom').check()
     await page.getByTestId('provider-id').fill('mock')
