@@ -242,7 +242,19 @@ describe('model picker', () => {
     await act(async () => void fireEvent.change(screen.getByTestId('composer'), { target: { value: 'hello' } }))
     await click(screen.getByTestId('send'))
     expect(bridge.callsOf('agents.chat')).toEqual([expect.objectContaining({ agent_id: 'local', conversation_id: 'conv-1', model: 'small' })])
-    expect(memory.items.get('carhost.model.conv-1')).toBe('small')
+    expect(JSON.parse(memory.items.get('carhost.model.conv-1')!)).toEqual({ agent_id: 'local', model: 'small' })
+  })
+
+  it("a pick belongs to its agent: another agent of the conversation gets its own default", async () => {
+    const memory = memoryStorage()
+    const other = withModels(agent('other', 'Other'), ['x', 'y'], 'y')
+    const { bridge } = await mount(new FakeBridge([local(), other]), memory)
+    await change(screen.getByTestId('model-picker'), 'small')
+    await click(screen.getByRole('button', { name: /Other/ }))
+    expect((screen.getByTestId('model-picker') as HTMLSelectElement).value).toBe('y')
+    await act(async () => void fireEvent.change(screen.getByTestId('composer'), { target: { value: 'hello' } }))
+    await click(screen.getByTestId('send'))
+    expect(bridge.callsOf('agents.chat').at(-1)).toMatchObject({ agent_id: 'other', model: 'y' })
   })
 
   it('remembers the pick per conversation, across a reload', async () => {

@@ -22,7 +22,7 @@ export function ModelPicker({ conversationId, agent, disabled }: { conversationI
         data-testid="model-picker"
         value={selected}
         disabled={disabled}
-        onChange={(e) => models.pick(conversationId, e.target.value)}
+        onChange={(e) => models.pick(conversationId, agent.id, e.target.value)}
       >
         {!listed && <option value={selected}>{selected} (not listed by the server)</option>}
         {agent.models.map((m) => (
