@@ -93,8 +93,6 @@ describe('model providers in the browser', () => {
     const seen = page.locator('[data-testid=mcp-provider][data-provider-id=mock] [data-testid=mcp-server][data-server=calc]')
     await seen.waitFor({ timeout: UI_TIMEOUT_MS })
     expect(await seen.innerText()).toContain('add')
-    // Chromium refuses the IPv6 loopback source of the page's own CSP meta tag (src/shared/content-security-policy.ts,
-    // not this feature's); every other console error fails the test.
-    expect(tab.consoleErrors.filter((line) => !line.includes("invalid source: 'ws://[::1]:*'"))).toEqual([])
+    expect(tab.consoleErrors).toEqual([])
   })
 })
