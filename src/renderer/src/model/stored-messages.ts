@@ -45,6 +45,8 @@ function convert(message: Message, key: string): ChatMessage {
     parts: message.parts.map((part, index) => convertPart(part, index, live)),
     cancelling: false,
     ...(message.finish_reason !== undefined && { finishReason: message.finish_reason }),
+    ...(message.model !== undefined && { model: message.model }),
+    ...(message.usage !== undefined && { usage: message.usage }),
     ...(message.state === 'error' && { failure: storedFailure(message.error) }),
   }
   return assistant
@@ -97,6 +99,9 @@ function sameMessage(a: ChatMessage, b: ChatMessage): boolean {
     a.state === b.state &&
     a.finishReason === b.finishReason &&
     a.failure?.message === b.failure?.message &&
+    a.model === b.model &&
+    a.usage?.input_tokens === b.usage?.input_tokens &&
+    a.usage?.output_tokens === b.usage?.output_tokens &&
     a.parts.length === b.parts.length &&
     a.parts.every((part, i) => samePart(part, b.parts[i]!))
   )

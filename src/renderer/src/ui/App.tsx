@@ -2,13 +2,16 @@ import { useRef } from 'react'
 import type { AppController } from '../model/app-controller.js'
 import { ChatView } from './ChatView.js'
 import { ControllerContext, EnvironmentContext, useChatState, useConnection, useEnvironment, type UiEnvironment } from './controller-context.js'
+import { useView } from './provider-hooks.js'
+import { SettingsView } from './SettingsView.js'
 import { Sidebar } from './Sidebar.js'
 
 /**
  * App
  * ├─ ConnectionBanner
  * ├─ Sidebar: New chat, New window, Search, ConversationList (the hub's) + AgentList
- * └─ ChatView: MessageList (virtualised MessageViews: Markdown, ToolCallRow, ApprovalCard) + Composer
+ * └─ ChatView: MessageList (virtualised MessageViews: Markdown, ToolCallRow, ApprovalCard, UsageLine) + ModelPicker + Composer
+ *    or SettingsView: providers (ProviderForm), MCP tools seen
  */
 export function App({ controller, environment }: { controller: AppController; environment: UiEnvironment }) {
   return (
@@ -24,12 +27,13 @@ function Shell() {
   const { conversations, activeConversationId } = useChatState()
   const drafts = useRef(new Map<string, string>()).current
   const active = conversations.find((c) => c.id === activeConversationId)
+  const view = useView()
   return (
     <div className="app">
       <ConnectionBanner />
       <div className="app__body">
         <Sidebar active={active} />
-        {active ? <ChatView key={active.id} conversation={active} drafts={drafts} /> : <main className="chat chat--none" />}
+        {view === 'settings' ? <SettingsView /> : active ? <ChatView key={active.id} conversation={active} drafts={drafts} /> : <main className="chat chat--none" />}
       </div>
     </div>
   )

@@ -4,7 +4,10 @@ import type { Conversation } from '../model/chat-store.js'
 import { statusLabel } from './AgentList.js'
 import { Composer } from './Composer.js'
 import { useAgentsState, useConnection, useController, useConversationList, useEnvironment } from './controller-context.js'
+import { FirstStart } from './FirstStart.js'
 import { MessageList } from './MessageList.js'
+import { ModelPicker } from './ModelPicker.js'
+import { useProviders } from './provider-hooks.js'
 import { saveFile } from './save-file.js'
 
 export function ChatView({ conversation, drafts }: { conversation: Conversation; drafts: Map<string, string> }) {
@@ -22,6 +25,7 @@ export function ChatView({ conversation, drafts }: { conversation: Conversation;
   const connected = connection.status === 'ready'
   const title = meta?.title ?? (conversation.title || 'Conversation')
   const [problem, setProblem] = useState<string | undefined>()
+  const providers = useProviders()
 
   // Esc stops the reply in flight, wherever the focus is.
   useEffect(() => {
@@ -64,6 +68,8 @@ export function ChatView({ conversation, drafts }: { conversation: Conversation;
           Try again
         </button>
       </div>
+    ) : providers.loaded && providers.providers.length === 0 ? (
+      <FirstStart />
     ) : (
       <div className="chat__empty">
         <div className="chat__empty-title">{agent ? `Chat with ${agent.name}` : 'No agent yet'}</div>
@@ -100,6 +106,7 @@ export function ChatView({ conversation, drafts }: { conversation: Conversation;
         </div>
       )}
       <MessageList conversationId={conversation.id} messages={conversation.messages} agentName={agentName} empty={empty} />
+      <ModelPicker conversationId={conversation.id} agent={agent} disabled={ours} />
       <Composer
         key={conversation.id}
         initialText={drafts.get(conversation.id) ?? ''}
