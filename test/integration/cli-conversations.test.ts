@@ -61,7 +61,8 @@ async function newConversation(agent: string, prompt: string, flags: string[] = 
 
 const GetResult = ConversationMethods['conversations.get'].result
 
-describe.skipIf(!builtOutputExists())('carhost conversations against a headless hub (§11)', () => {
+// Each test starts several CLI processes one after the other: room for a busy 2-core machine, not a deadline.
+describe.skipIf(!builtOutputExists())('carhost conversations against a headless hub (§11)', { timeout: 120_000 }, () => {
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'carhost-cli-conv-'))
     dataDir = join(root, 'data')

@@ -44,7 +44,8 @@ function modelsAnnounced(agentId: string): Promise<unknown> {
   })
 }
 
-describe.skipIf(!builtOutputExists())('carhost providers and models against a headless hub (§12)', () => {
+// Each test starts several CLI processes one after the other: room for a busy 2-core machine, not a deadline.
+describe.skipIf(!builtOutputExists())('carhost providers and models against a headless hub (§12)', { timeout: 120_000 }, () => {
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'carhost-cli-prov-'))
     dataDir = join(root, 'data')
