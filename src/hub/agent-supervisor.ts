@@ -112,10 +112,12 @@ export interface SupervisorOptions {
  */
 export class AgentSupervisor implements Disposable {
   private readonly agents = new Map<string, AgentRecord>()
-  private readonly statusEmitter = new Emitter<StatusChange>()
-  private readonly registerEmitter = new Emitter<AgentHandle>()
-  private readonly unregisterEmitter = new Emitter<AgentHandle>()
-  private readonly updateEmitter = new Emitter<AgentHandle>()
+  /** Every emitter this object owns, disposed as one (STYLE.md). */
+  private readonly emitters = new DisposableStore()
+  private readonly statusEmitter = this.emitters.add(new Emitter<StatusChange>())
+  private readonly registerEmitter = this.emitters.add(new Emitter<AgentHandle>())
+  private readonly unregisterEmitter = this.emitters.add(new Emitter<AgentHandle>())
+  private readonly updateEmitter = this.emitters.add(new Emitter<AgentHandle>())
   readonly onDidChangeStatus = this.statusEmitter.event
   readonly onDidRegister = this.registerEmitter.event
   readonly onDidUnregister = this.unregisterEmitter.event
@@ -257,10 +259,7 @@ export class AgentSupervisor implements Disposable {
       agent.process?.kill(true)
       agent.processStore.dispose()
     }
-    this.statusEmitter.dispose()
-    this.registerEmitter.dispose()
-    this.unregisterEmitter.dispose()
-    this.updateEmitter.dispose()
+    this.emitters.dispose()
   }
 
   private record(handle: AgentHandle): AgentRecord {
