@@ -104,12 +104,26 @@ function render(r: Results): string {
         row(t.shape.name, path, fmt(f.messagesPerSec), fmt(f.textBytesPerSec), fmt(f.merged), fmt(f.messagesRatio, 2), fmt(f.textBytesRatio, 2))
       }
     }
+    head('recorded throughput', 'path', 'ephemeral text B/s', 'recorded text B/s', 'recorded ÷ ephemeral', 'target')
+    for (const t of r.throughput) {
+      for (const [path, ratio] of Object.entries(t.recordedRatio)) {
+        const ephemeral = t.paths[path as keyof typeof t.paths]
+        const recorded = t.paths[`${path} recorded` as keyof typeof t.paths]
+        row(t.shape.name, path, fmt(ephemeral.textBytesPerSec), fmt(recorded.textBytesPerSec), fmt(ratio, 2), '≥ 0.8')
+      }
+    }
   }
   if (r.latency) {
     const c = r.latency.config
     head(`latency @ ${fmt(c.rate)}/s, ${c.sessions} sessions`, 'path', 'p50 ms', 'p99 ms', 'max ms', 'achieved/s', 'samples')
     for (const [path, f] of Object.entries(r.latency.paths)) {
       row('emit → receive', path, fmt(f.p50, 3), fmt(f.p99, 3), fmt(f.max, 2), fmt(f.achievedRate), fmt(f.samples))
+    }
+    head(`recorded latency @ ${fmt(c.rate)}/s, ${c.sessions} sessions`, 'path', 'ephemeral p99 ms', 'recorded p99 ms', 'recorded ÷ ephemeral', 'target')
+    for (const [path, ratio] of Object.entries(r.latency.recordedP99Ratio)) {
+      const ephemeral = r.latency.paths[path as keyof typeof r.latency.paths]
+      const recorded = r.latency.paths[`${path} recorded` as keyof typeof r.latency.paths]
+      row('emit → receive', path, fmt(ephemeral.p99, 3), fmt(recorded.p99, 3), fmt(ratio, 2), '≤ 1.2')
     }
   }
   if (r.window) {
@@ -164,6 +178,8 @@ function render(r: Results): string {
     row(`\`conversations.search\` (2 words, ${c.searchHits} results)`, fmt(c.searchMs, 2), '< 50')
     row('open the store (+ interrupt sweep), full', fmt(c.openMs, 2), '—')
     row('open the store, empty', fmt(c.openEmptyMs, 2), '—')
+    row('hub start → first `conversations.list` answered, full', fmt(c.hubStartMs, 2), '—')
+    row('hub start → first `conversations.list` answered, empty', fmt(c.hubStartEmptyMs, 2), '—')
     row('file size', `${fmt(c.fileMiB, 0)} MiB = ${fmt(c.miBPerMillionTokens, 2)} MiB per million tokens`, '—')
   }
   return `${lines.join('\n')}\n`
