@@ -93,7 +93,7 @@ export async function runLatency(config: LatencyConfig, runs: number, log: (line
       log(`  latency: iteration ${i + 1}/${runs}`)
     }
   } finally {
-    for (const group of Object.values(groups)) await group.close()
+    for (const group of new Set(Object.values(groups))) await group.close()
     await rig.stop()
     store.close()
     rmSync(dataDir, { recursive: true, force: true })

@@ -134,7 +134,7 @@ export async function runThroughput(shape: ThroughputShape, runs: number, log: (
       log(`  throughput ${shape.name}: iteration ${i + 1}/${runs}`)
     }
   } finally {
-    for (const group of Object.values(groups)) await group.close()
+    for (const group of new Set(Object.values(groups))) await group.close()
     await rig.stop()
     store.close()
     rmSync(dataDir, { recursive: true, force: true })
