@@ -122,10 +122,8 @@ function render(r: Results): string {
       row('emit → receive', path, fmt(f.p50, 3), fmt(f.p99, 3), fmt(f.max, 2), fmt(f.achievedRate), fmt(f.samples))
     }
     head(`recorded latency @ ${fmt(c.rate)}/s, ${c.sessions} sessions`, 'path', 'ephemeral p99 ms', 'recorded p99 ms', 'recorded ÷ ephemeral', 'target')
-    for (const [path, ratio] of Object.entries(r.latency.recordedP99Ratio)) {
-      const ephemeral = r.latency.paths[path as keyof typeof r.latency.paths]
-      const recorded = r.latency.paths[`${path} recorded` as keyof typeof r.latency.paths]
-      row('emit → receive', path, fmt(ephemeral.p99, 3), fmt(recorded.p99, 3), fmt(ratio, 2), '≤ 1.2')
+    for (const { ephemeral, recorded, p99Ratio } of r.latency.recorded) {
+      row('emit → receive', recorded, fmt(r.latency.paths[ephemeral].p99, 3), fmt(r.latency.paths[recorded].p99, 3), fmt(p99Ratio, 2), '≤ 1.2')
     }
   }
   if (r.window) {

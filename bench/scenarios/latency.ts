@@ -13,6 +13,8 @@ import { median, summarizeLatencies, type LatencySummary } from '../lib/stats.js
  * (in the bench process, or the WebSocket client process) subtracts it from its own.
  * "recorded" paths carry a `conversation_id` (one fresh conversation per session) to
  * the same hub, whose store is a real `conversations.db` in a temp dir (PROTOCOL.md §11).
+ * A diagnostic path records through a second hub whose store commits with
+ * `synchronous = NORMAL` (no fsync per transaction), to show what the fsyncs cost.
  */
 
 export interface LatencyConfig {
@@ -24,9 +26,14 @@ export interface LatencyConfig {
 
 export const latencyConfig: LatencyConfig = { rate: 10_000, sessions: 50, hosts: 5, durationMs: 2_000 }
 
-type PathName = 'raw' | 'in-process' | 'in-process recorded' | 'websocket' | 'websocket recorded'
-type RecordedPath = 'in-process' | 'websocket'
-const RECORDED: Record<RecordedPath, PathName> = { 'in-process': 'in-process recorded', websocket: 'websocket recorded' }
+const NO_FSYNC = 'in-process recorded, synchronous=NORMAL'
+type PathName = 'raw' | 'in-process' | 'in-process recorded' | typeof NO_FSYNC | 'websocket' | 'websocket recorded'
+/** Each recorded path and the ephemeral path it is compared with. */
+const RECORDED: Array<[ephemeral: PathName, recorded: PathName]> = [
+  ['in-process', 'in-process recorded'],
+  ['in-process', NO_FSYNC],
+  ['websocket', 'websocket recorded'],
+]
 
 export interface LatencyFigures extends LatencySummary {
   /** Events per second actually delivered (should be the target rate). */
@@ -39,7 +46,7 @@ export interface LatencyResult {
   /** Median over runs of each run's p50 / p99 / max (ms). */
   paths: Record<PathName, LatencyFigures>
   /** Recorded p99 ÷ ephemeral p99, per iteration, median (target ≤ 1.2). */
-  recordedP99Ratio: Record<RecordedPath, number>
+  recorded: Array<{ ephemeral: PathName; recorded: PathName; p99Ratio: number }>
 }
 
 export async function runLatency(config: LatencyConfig, runs: number, log: (line: string) => void): Promise<LatencyResult> {
@@ -49,16 +56,20 @@ export async function runLatency(config: LatencyConfig, runs: number, log: (line
   const dataDir = mkdtempSync(join(tmpdir(), 'carhost-bench-lat-'))
   const store = openConversationStore(dataDir)
   const rig = await HubRig.start(1, { conversations: store })
+  const noFsyncDir = mkdtempSync(join(tmpdir(), 'carhost-bench-lat-'))
+  const noFsyncStore = openConversationStore(noFsyncDir, { synchronous: 'NORMAL' })
+  const noFsyncRig = await HubRig.start(1, { conversations: noFsyncStore })
   const inProcess = rig.inProcessHosts(config.hosts)
   const websocket = await rig.webSocketHosts(config.hosts)
   const groups: Record<Exclude<PathName, 'raw'>, HostGroup> = {
     'in-process': inProcess,
     'in-process recorded': inProcess,
+    [NO_FSYNC]: noFsyncRig.inProcessHosts(config.hosts),
     websocket,
     'websocket recorded': websocket,
   }
-  const names: PathName[] = ['raw', 'in-process', 'in-process recorded', 'websocket', 'websocket recorded']
-  const recorded = new Set<PathName>(Object.values(RECORDED))
+  const names: PathName[] = ['raw', 'in-process', 'in-process recorded', NO_FSYNC, 'websocket', 'websocket recorded']
+  const recorded = new Set<PathName>(RECORDED.map(([, r]) => r))
   const samples = new Map<PathName, LatencyFigures[]>(names.map((name) => [name, []]))
   let tag = 0
 
@@ -95,8 +106,11 @@ export async function runLatency(config: LatencyConfig, runs: number, log: (line
   } finally {
     for (const group of new Set(Object.values(groups))) await group.close()
     await rig.stop()
+    await noFsyncRig.stop()
     store.close()
+    noFsyncStore.close()
     rmSync(dataDir, { recursive: true, force: true })
+    rmSync(noFsyncDir, { recursive: true, force: true })
     await raw.stop()
   }
 
@@ -111,10 +125,9 @@ export async function runLatency(config: LatencyConfig, runs: number, log: (line
       achievedRate: median(list.map((s) => s.achievedRate)),
     }
   }
-  const recordedP99Ratio = {} as Record<RecordedPath, number>
-  for (const [ephemeral, rec] of Object.entries(RECORDED) as Array<[RecordedPath, PathName]>) {
+  const ratios = RECORDED.map(([ephemeral, rec]) => {
     const base = samples.get(ephemeral)!
-    recordedP99Ratio[ephemeral] = median(samples.get(rec)!.map((s, i) => s.p99 / base[i]!.p99))
-  }
-  return { config, runs, paths, recordedP99Ratio }
+    return { ephemeral, recorded: rec, p99Ratio: median(samples.get(rec)!.map((s, i) => s.p99 / base[i]!.p99)) }
+  })
+  return { config, runs, paths, recorded: ratios }
 }
