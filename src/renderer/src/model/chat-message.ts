@@ -76,6 +76,8 @@ export interface AssistantMessage {
   readonly messageId?: string
   readonly sessionId: string
   readonly agentId: string
+  /** The model that wrote it, when the agent said (§11 `Message.model`). */
+  readonly model?: string
   readonly state: MessageState
   readonly parts: readonly AssistantPart[]
   /** The latest `status` event, shown while streaming. */

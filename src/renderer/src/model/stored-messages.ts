@@ -41,6 +41,7 @@ function convert(message: Message, key: string): ChatMessage {
     messageId: message.message_id,
     sessionId: message.session_id,
     agentId: message.agent_id,
+    ...(message.model !== undefined && { model: message.model }),
     state: message.state,
     parts: message.parts.map((part, index) => convertPart(part, index, live)),
     cancelling: false,
@@ -94,6 +95,8 @@ function sameMessage(a: ChatMessage, b: ChatMessage): boolean {
   }
   return (
     a.messageId === b.messageId &&
+    a.agentId === b.agentId &&
+    a.model === b.model &&
     a.state === b.state &&
     a.finishReason === b.finishReason &&
     a.failure?.message === b.failure?.message &&
