@@ -10,7 +10,7 @@ import { defaultDataDir } from '../platform/node/data-dir.js'
 import { DataDirInUseError, lockDataDir, type DataDirLock } from '../platform/node/data-dir-lock.js'
 import { removeEndpoint, writeEndpoint } from '../platform/node/hub-endpoint.js'
 import { HubServer } from '../platform/node/hub-server.js'
-import { chooseHostToken, tokenProblem, writeTokenFile, TOKEN_ENV } from '../platform/node/host-token.js'
+import { chooseHostToken, readStoredToken, tokenProblem, writeTokenFile, TOKEN_ENV } from '../platform/node/host-token.js'
 import { ManifestError, loadManifest } from '../platform/node/manifest-loader.js'
 import { isLoopbackHost, parseHeadlessArgs, USAGE, UsageError, type HeadlessOptions } from './options.js'
 import { stderrLogger } from './stderr-logger.js'
@@ -76,8 +76,14 @@ async function main(argv: string[]): Promise<void> {
     if (error instanceof DataDirInUseError) fail(EXIT_FAILURE, error.message)
     fail(EXIT_FAILURE, `cannot lock the data folder ${dataDir}: ${(error as Error).message}`)
   }
-  // Written only once the hub listens: a hub that fails to start must not replace a running one's token.
-  const token = chooseHostToken({ flag: options.token })
+  // The folder's token is reused (§2) unless --new-token; a new one is written only once the hub listens.
+  let stored: string | undefined
+  try {
+    stored = options.newToken ? undefined : await readStoredToken(dataDir)
+  } catch (error) {
+    fail(EXIT_FAILURE, (error as Error).message)
+  }
+  const token = chooseHostToken({ flag: options.token, stored })
 
   const hub = new Hub({
     agents,
