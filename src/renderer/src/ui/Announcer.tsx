@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'react'
-import type { ChatMessage } from '../model/chat-store.js'
+import type { AssistantMessage, ChatMessage } from '../model/chat-store.js'
 import { announcement } from './announcement.js'
 
 /**
@@ -25,13 +25,13 @@ export function Announcer({ messages, agentName }: { messages: readonly ChatMess
     if (said !== undefined) setText(said)
   }, [messages, agentName])
   return (
-    <div className="visually-hidden" role="status" aria-live="polite" aria-atomic="true" data-testid="announcer">
+    <div className="visually-hidden" aria-live="polite" aria-atomic="true" data-testid="announcer">
       {text}
     </div>
   )
 }
 
-function stateKey(message: ChatMessage & { role: 'assistant' }): string {
+function stateKey(message: AssistantMessage): string {
   const pending = message.parts.filter((p) => p.type === 'approval' && p.status === 'pending').length
   return `${message.state}:${pending}`
 }
