@@ -1,6 +1,7 @@
 import { AgentMethod, type AgentChatParams } from '../protocol/agent-api.js'
 import { AgentChatEventSchema, KNOWN_EVENT_KINDS, isTerminalKind } from '../protocol/chat-events.js'
 import type { Attachment } from '../protocol/host-api.js'
+import type { HistoryEntry } from '../protocol/conversations.js'
 import { describeIssues } from '../protocol/jsonrpc.js'
 import { Limits } from '../protocol/limits.js'
 
@@ -16,6 +17,10 @@ export interface Turn {
   /** False when the host asked for the whole answer at once: `token` then only accumulates text for `done`. */
   readonly stream: boolean
   readonly context: AgentChatParams['context']
+  /** §11: the conversation's earlier messages, oldest first (empty for an ephemeral chat). */
+  readonly history: readonly HistoryEntry[]
+  /** True when older messages were left out to keep `history` within 1 MiB. */
+  readonly historyTruncated: boolean
   readonly model: string | undefined
   readonly attachments: readonly Attachment[]
   /** Aborted when the hub cancels the turn (or the hub goes away). */
@@ -75,6 +80,8 @@ export class ChatTurn implements Turn {
   readonly prompt: string
   readonly stream: boolean
   readonly context: AgentChatParams['context']
+  readonly history: readonly HistoryEntry[]
+  readonly historyTruncated: boolean
   readonly model: string | undefined
   readonly attachments: readonly Attachment[]
   private state = OPEN
@@ -90,6 +97,8 @@ export class ChatTurn implements Turn {
     this.prompt = request.prompt
     this.stream = request.stream
     this.context = request.context
+    this.history = request.context.history ?? []
+    this.historyTruncated = request.context.history_truncated === true
     this.model = request.model
     this.attachments = request.attachments ?? []
   }

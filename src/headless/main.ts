@@ -2,7 +2,9 @@ import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { builtinAgents } from '../agents/builtin.js'
+import type { ConversationStore } from '../hub/conversation-store.js'
 import { Hub } from '../hub/hub.js'
+import { MemoryConversationStore } from '../hub/memory-conversation-store.js'
 import type { Logger } from '../hub/logger.js'
 import type { AgentSpec } from '../protocol/manifest.js'
 import { ChildProcessLauncher } from '../platform/node/child-process-launcher.js'
@@ -10,6 +12,7 @@ import { defaultDataDir } from '../platform/node/data-dir.js'
 import { DataDirInUseError, lockDataDir, type DataDirLock } from '../platform/node/data-dir-lock.js'
 import { removeEndpoint, writeEndpoint } from '../platform/node/hub-endpoint.js'
 import { HubServer } from '../platform/node/hub-server.js'
+import { ConversationStoreTooNewError, openConversationStore } from '../platform/node/sqlite-conversation-store.js'
 import { chooseHostToken, readStoredToken, tokenProblem, writeTokenFile, TOKEN_ENV } from '../platform/node/host-token.js'
 import { ManifestError, loadManifest } from '../platform/node/manifest-loader.js'
 import { isLoopbackHost, parseHeadlessArgs, USAGE, UsageError, type HeadlessOptions } from './options.js'
@@ -76,11 +79,19 @@ async function main(argv: string[]): Promise<void> {
     if (error instanceof DataDirInUseError) fail(EXIT_FAILURE, error.message)
     fail(EXIT_FAILURE, `cannot lock the data folder ${dataDir}: ${(error as Error).message}`)
   }
+  let conversations: ConversationStore
+  try {
+    conversations = options.history ? openConversationStore(dataDir) : new MemoryConversationStore()
+  } catch (error) {
+    lock.dispose()
+    fail(EXIT_FAILURE, error instanceof ConversationStoreTooNewError ? error.message : `cannot open the conversations in ${dataDir}: ${(error as Error).message}`)
+  }
   // The folder's token is reused (§2) unless --new-token; a new one is written only once the hub listens.
   let stored: string | undefined
   try {
     stored = options.newToken ? undefined : await readStoredToken(dataDir)
   } catch (error) {
+    lock.dispose()
     fail(EXIT_FAILURE, (error as Error).message)
   }
   const token = chooseHostToken({ flag: options.token, stored })
@@ -89,6 +100,7 @@ async function main(argv: string[]): Promise<void> {
     agents,
     launcher: new ChildProcessLauncher(),
     logger,
+    conversations,
     ...(options.ackTimeoutMs === undefined ? {} : { ackTimeoutMs: options.ackTimeoutMs }),
     ...(options.sessionIdleMs === undefined ? {} : { sessionIdleMs: options.sessionIdleMs }),
     ...(options.sessionMaxAgeMs === undefined ? {} : { sessionMaxAgeMs: options.sessionMaxAgeMs }),
@@ -111,7 +123,7 @@ async function main(argv: string[]): Promise<void> {
   }
   if (!isLoopbackHost(options.host)) logger.warn('listening on a non-loopback address; traffic is not encrypted', { host: options.host })
 
-  installShutdown(hub, server, dataDir, lock, logger)
+  installShutdown(hub, server, dataDir, lock, conversations, logger)
 
   try {
     if (token.source === 'generated') logger.info('host token written', { file: await writeTokenFile(dataDir, token.token) })
@@ -134,7 +146,14 @@ async function main(argv: string[]): Promise<void> {
 
 let shuttingDown = false
 
-function installShutdown(hub: Hub, server: HubServer, dataDir: string, lock: DataDirLock, logger: Logger): void {
+function installShutdown(
+  hub: Hub,
+  server: HubServer,
+  dataDir: string,
+  lock: DataDirLock,
+  conversations: ConversationStore,
+  logger: Logger,
+): void {
   const stop = (signal: NodeJS.Signals) => {
     if (shuttingDown) {
       logger.warn('second signal: exiting now', { signal })
@@ -146,6 +165,7 @@ function installShutdown(hub: Hub, server: HubServer, dataDir: string, lock: Dat
       // Sessions end with hub_shutdown and agents stop before the sockets close.
       await hub.shutdown()
       await server.close()
+      conversations.close()
       await removeEndpoint(dataDir)
       lock.dispose()
       logger.info('stopped')

@@ -14,7 +14,8 @@ Options:
   --new-token              replace the token in <data-dir>/hub-token by a new one (earlier links stop working)
   --agents FILE            load extra agents from a JSON manifest
   --no-builtin-agents      do not start the built-in agents
-  --data-dir DIR           where the token and endpoint files live (default: the desktop app's folder)
+  --data-dir DIR           where the token, endpoint and conversations.db live (default: the desktop app's folder)
+  --no-history             keep conversations in memory only (nothing written to conversations.db)
   --ack-timeout-ms N       how long an agent has to acknowledge a chat (default 5000)
   --session-idle-ms N      end sessions whose agent sent nothing for this long (default 600000)
   --session-max-age-ms N   end sessions older than this (default 7200000)
@@ -40,6 +41,7 @@ const HeadlessFlagsSchema = z.object({
   agents: Optional(z.string().min(1, '--agents: must not be empty')),
   'no-builtin-agents': z.boolean().default(false),
   'data-dir': Optional(z.string().min(1, '--data-dir: must not be empty')),
+  'no-history': z.boolean().default(false),
   'ack-timeout-ms': Optional(Integer('--ack-timeout-ms', 1, 600_000)),
   'session-idle-ms': Optional(Integer('--session-idle-ms', 1, 2_147_483_647)),
   'session-max-age-ms': Optional(Integer('--session-max-age-ms', 1, 2_147_483_647)),
@@ -56,6 +58,8 @@ export interface HeadlessOptions {
   agentsFile: string | undefined
   builtinAgents: boolean
   dataDir: string | undefined
+  /** §11: conversations in memory only. */
+  history: boolean
   ackTimeoutMs: number | undefined
   sessionIdleMs: number | undefined
   sessionMaxAgeMs: number | undefined
@@ -76,6 +80,7 @@ const OPTIONS = {
   agents: { type: 'string' },
   'no-builtin-agents': { type: 'boolean' },
   'data-dir': { type: 'string' },
+  'no-history': { type: 'boolean' },
   'ack-timeout-ms': { type: 'string' },
   'session-idle-ms': { type: 'string' },
   'session-max-age-ms': { type: 'string' },
@@ -101,6 +106,7 @@ export function parseHeadlessArgs(argv: string[]): HeadlessOptions {
     agentsFile: flags.agents,
     builtinAgents: !flags['no-builtin-agents'],
     dataDir: flags['data-dir'],
+    history: !flags['no-history'],
     ackTimeoutMs: flags['ack-timeout-ms'],
     sessionIdleMs: flags['session-idle-ms'],
     sessionMaxAgeMs: flags['session-max-age-ms'],

@@ -1,11 +1,13 @@
 import type { Clock } from '../base/clock.js'
-import { AgentChatResultSchema, AgentApproveResultSchema, AgentMethod } from '../protocol/agent-api.js'
+import { AgentChatResultSchema, AgentApproveResultSchema, AgentMethod, type AgentChatParams } from '../protocol/agent-api.js'
 import { HubErrorCode, isTerminalKind, type AgentChatEvent } from '../protocol/chat-events.js'
 import { ErrorCode, RpcError } from '../protocol/errors.js'
 import { RequestTimeoutError } from '../protocol/rpc-peer.js'
+import type { Conversation } from '../protocol/conversations.js'
 import { HostNotification, type ChatParams } from '../protocol/host-api.js'
 import { agentUnavailable, type AgentHandle } from './agent-supervisor.js'
 import type { HostOutbox } from './host-outbox.js'
+import type { ConversationRecorder } from './conversation-recorder.js'
 import type { Logger } from './logger.js'
 import { Session, SessionMap, expiryReason, type SweepPolicy } from './session-map.js'
 import type { HubCounters } from './stats.js'
@@ -40,6 +42,16 @@ export interface RouterOptions {
   readyTimeoutMs: number
   sweep: SweepPolicy
   newSessionId(): string
+  /** §11: records the turns of conversations; without it every chat is ephemeral. */
+  conversations?: ConversationRecorder
+  /** §11 rule 6: a conversation's turn started or ended (never per token). */
+  onConversationChanged?(kind: 'created' | 'updated', conversation: Conversation): void
+}
+
+export interface ChatResult {
+  accepted: true
+  session_id: string
+  conversation_id?: string
 }
 
 /**
@@ -52,17 +64,70 @@ export class ChatRouter {
 
   constructor(private readonly options: RouterOptions) {}
 
-  async chat(host: HostEndpoint, params: ChatParams, ctx: CallContext): Promise<{ accepted: true; session_id: string }> {
+  async chat(host: HostEndpoint, params: ChatParams, ctx: CallContext): Promise<ChatResult> {
+    const sessionId = params.session_id ?? this.options.newSessionId()
+    // An unknown agent is the answer whatever else is wrong with the chat (-32010 first).
+    const known = this.options.agents.get(params.agent_id) !== undefined
+    if (this.sessions.has(sessionId) || this.options.conversations?.hasSession(sessionId)) {
+      throw known ? new RpcError(ErrorCode.SessionInFlight, `session_id '${sessionId}' is already in flight`) : unknownAgent(params.agent_id)
+    }
+    let recorded: { context: TurnContext } | null = null
+    try {
+      if (params.conversation_id !== undefined) recorded = this.beginTurn(params.conversation_id, sessionId, params)
+    } catch (error) {
+      throw known ? error : unknownAgent(params.agent_id)
+    }
+    try {
+      const accepted = await this.dispatch(host, params, sessionId, recorded?.context, ctx)
+      return recorded ? { ...accepted, conversation_id: params.conversation_id } : accepted
+    } catch (error) {
+      // §11 rule 3: a refused turn keeps its user message and records the failure.
+      if (recorded) this.recordFailure(sessionId, error)
+      throw error
+    }
+  }
+
+  /** §11 rules 1-3: the user message is on disk before the agent hears of the chat. */
+  private beginTurn(conversationId: string, sessionId: string, params: ChatParams): { context: TurnContext } {
+    const recorder = this.options.conversations
+    if (!recorder) return { context: {} }
+    const begun = recorder.beginTurn({
+      conversation_id: conversationId,
+      agent_id: params.agent_id,
+      session_id: sessionId,
+      prompt: params.prompt,
+      ...(params.attachments === undefined ? {} : { attachments: params.attachments }),
+      ...(params.model === undefined ? {} : { model: params.model }),
+    })
+    if (!begun.ok) throw new RpcError(ErrorCode.ConversationBusy, `conversation '${conversationId}' has a turn in flight`)
+    this.options.onConversationChanged?.(begun.created ? 'created' : 'updated', begun.conversation)
+    return {
+      context: begun.history_truncated ? { history: begun.history, history_truncated: true } : { history: begun.history },
+    }
+  }
+
+  private recordFailure(sessionId: string, error: unknown): void {
+    const code = error instanceof RpcError ? error.code : ErrorCode.InternalError
+    const message = error instanceof Error ? error.message : String(error)
+    const conversation = this.options.conversations?.fail(sessionId, code, message)
+    if (conversation) this.options.onConversationChanged?.('updated', conversation)
+  }
+
+  private async dispatch(
+    host: HostEndpoint,
+    params: ChatParams,
+    sessionId: string,
+    turn: TurnContext | undefined,
+    ctx: CallContext,
+  ): Promise<{ accepted: true; session_id: string }> {
     const { ackTimeoutMs, clock } = this.options
     const agent = this.options.agents.get(params.agent_id)
-    if (!agent) throw new RpcError(ErrorCode.UnknownAgent, `unknown agent '${params.agent_id}'`)
+    if (!agent) throw unknownAgent(params.agent_id)
     // §6 v2: a starting agent gets its start first; the ack window below opens once it is ready.
     if (agent.status === 'starting') await agent.whenReady(this.options.readyTimeoutMs)
     if (agent.status !== 'running') throw agentUnavailable(agent)
     // The host may have left while the agent got ready: a session for it would never end (rule 6).
     if (this.options.hosts.get(host.clientId) !== host) throw new RpcError(ErrorCode.InternalError, 'the host disconnected')
-
-    const sessionId = params.session_id ?? this.options.newSessionId()
     if (this.sessions.has(sessionId)) {
       throw new RpcError(ErrorCode.SessionInFlight, `session_id '${sessionId}' is already in flight`)
     }
@@ -80,7 +145,7 @@ export class ChatRouter {
           context:
             params.conversation_id === undefined
               ? { host_client_id: host.clientId }
-              : { host_client_id: host.clientId, conversation_id: params.conversation_id },
+              : { host_client_id: host.clientId, conversation_id: params.conversation_id, ...turn },
           ...(params.model === undefined ? {} : { model: params.model }),
           ...(params.attachments === undefined ? {} : { attachments: params.attachments }),
         },
@@ -102,6 +167,7 @@ export class ChatRouter {
       })
     }
     session.acknowledge()
+    if (turn !== undefined) this.options.conversations?.acknowledge(sessionId)
     session.lastActivityMs = clock.now()
     ctx.afterResponse(() => this.release(session))
     return { accepted: true, session_id: sessionId }
@@ -111,17 +177,31 @@ export class ChatRouter {
     const session = this.sessions.get(sessionId)
     if (!session) return { cancelled: false }
     this.assertOwner(host, session)
+    return { cancelled: this.cancelSession(session, ctx) }
+  }
+
+  /**
+   * §11 `conversations.delete` of a busy conversation: its turn is cancelled, and its
+   * owner (whichever host asked for the delete) gets `done {finish_reason: "cancelled"}`.
+   */
+  cancelSessionOf(sessionId: string): void {
+    const session = this.sessions.get(sessionId)
+    if (session) this.cancelSession(session, { afterResponse: (fn) => fn() })
+  }
+
+  private cancelSession(session: Session, ctx: CallContext): boolean {
+    const sessionId = session.sessionId
     if (session.isHolding) {
       // Not yet acknowledged (or its result not yet sent): end it right after the result.
       // False when its end (a cancel, the agent's or the hub's terminal) is already decided.
-      if (!session.requestCancel()) return { cancelled: false }
+      if (!session.requestCancel()) return false
       this.options.agents.get(session.agentId)?.cancel(sessionId)
-      return { cancelled: true }
+      return true
     }
     this.options.agents.get(session.agentId)?.cancel(sessionId)
     this.remove(session)
     ctx.afterResponse(() => this.deliverTerminal(session, { kind: 'done', finish_reason: 'cancelled' }))
-    return { cancelled: true }
+    return true
   }
 
   async approve(
@@ -184,6 +264,8 @@ export class ChatRouter {
     for (const session of this.sessions.ofHost(clientId)) {
       this.remove(session)
       this.options.agents.get(session.agentId)?.cancel(session.sessionId)
+      // Nobody is left to hand it to, but the conversation records how the turn ended (§11 rule 4).
+      this.record(session, { session_id: session.sessionId, kind: 'done', finish_reason: 'cancelled' })
     }
   }
 
@@ -260,6 +342,8 @@ export class ChatRouter {
    */
   private deliver(session: Session, host: HostEndpoint, message: AgentEventMessage, size: number): void {
     const event = message.params
+    // Recorded before it is handed on: a terminal event finds its conversation idle (§11 rule 6).
+    if (session.conversationId !== undefined) this.record(session, event)
     event.agent_id = session.agentId
     message.method = HostNotification.chatEvent
     this.options.counters.events_forwarded++
@@ -314,9 +398,17 @@ export class ChatRouter {
   }
 
   private deliverTerminal(session: Session, terminal: HubTerminal): void {
+    const message = this.hubEvent(session, terminal)
     const host = this.options.hosts.get(session.hostClientId)
-    if (!host) return
-    this.deliver(session, host, this.hubEvent(session, terminal), 256)
+    if (host) this.deliver(session, host, message, 256)
+    else this.record(session, message.params)
+  }
+
+  /** §11 rule 4: applies an event to the turn's assistant message (memory only, but for the terminal event). */
+  private record(session: Session, event: AgentChatEvent): void {
+    if (session.conversationId === undefined) return
+    const ended = this.options.conversations?.onEvent(session.sessionId, event)
+    if (ended) this.options.onConversationChanged?.('updated', ended)
   }
 
   private hubEvent(session: Session, terminal: HubTerminal): AgentEventMessage {
@@ -342,6 +434,13 @@ export class ChatRouter {
     return new RpcError(ErrorCode.AgentUnavailable, `agent '${agent.id}' exited before acknowledging the chat`)
   }
 }
+
+function unknownAgent(agentId: string): RpcError {
+  return new RpcError(ErrorCode.UnknownAgent, `unknown agent '${agentId}'`)
+}
+
+/** What a recorded turn adds to `agent.chat`'s `context` (§11 history). */
+type TurnContext = { history?: AgentChatParams['context']['history']; history_truncated?: boolean }
 
 type HubTerminal =
   | { kind: 'done'; finish_reason: string }

@@ -95,6 +95,11 @@ export class ConversationRecorder implements Disposable {
     return this.turnsByConversation.has(conversationId)
   }
 
+  /** A session id already taken by a turn (its session may still be waiting for its agent). */
+  hasSession(sessionId: string): boolean {
+    return this.turnsBySession.has(sessionId)
+  }
+
   /** The session of the busy conversation's turn, so the router can cancel it (conversations.delete). */
   sessionOf(conversationId: string): string | undefined {
     return this.turnsByConversation.get(conversationId)?.sessionId

@@ -2,6 +2,7 @@ import { systemClock, type Clock } from '../base/clock.js'
 import { DisposableStore, type Disposable } from '../base/lifecycle.js'
 import { AgentInboundSchema, AgentMethod } from '../protocol/agent-api.js'
 import { KNOWN_EVENT_KINDS } from '../protocol/chat-events.js'
+import { ConversationEventKind, type Conversation } from '../protocol/conversations.js'
 import { ErrorCode, RpcError } from '../protocol/errors.js'
 import type { HubStats } from '../protocol/host-api.js'
 import { approximateJsonSize } from '../protocol/json-size.js'
@@ -9,6 +10,9 @@ import { Limits } from '../protocol/limits.js'
 import type { AgentSpec } from '../protocol/manifest.js'
 import { AgentSupervisor, type AgentHandle } from './agent-supervisor.js'
 import { ChatRouter, type AgentEventMessage } from './chat-router.js'
+import { ConversationRecorder } from './conversation-recorder.js'
+import { MemoryConversationStore } from './memory-conversation-store.js'
+import type { ConversationStore } from './conversation-store.js'
 import { HostConnection, type HostMethodTable } from './host-connection.js'
 import { HostEventBus } from './host-events.js'
 import type { HostTransport } from './host-transport.js'
@@ -40,6 +44,8 @@ export interface HubOptions {
   /** §6 v2: how long a start may take to become `running` (spawned, and ready if the agent signals it); default 30 s. */
   readyTimeoutMs?: number
   newId?: () => string
+  /** §11: where conversations are kept (SQLite, or in memory for `--no-history`); default in memory. */
+  conversations?: ConversationStore
 }
 
 export interface ConnectOptions {
@@ -55,6 +61,7 @@ export interface ConnectOptions {
 export class Hub implements Disposable {
   readonly supervisor: AgentSupervisor
   readonly router: ChatRouter
+  readonly conversations: ConversationRecorder
   readonly counters: HubCounters = newCounters()
   private readonly hosts = new Map<string, HostConnection>()
   private readonly events: HostEventBus
@@ -92,6 +99,9 @@ export class Hub implements Disposable {
         sessionsActive: (agentId) => this.router.sessions.countOfAgent(agentId),
       }),
     )
+    this.conversations = this.store.add(
+      new ConversationRecorder(options.conversations ?? new MemoryConversationStore(), this.clock, { newId: this.newId }),
+    )
     const idleMs = options.sessionIdleMs ?? 10 * 60_000
     const maxAgeMs = options.sessionMaxAgeMs ?? 2 * 60 * 60_000
     this.router = new ChatRouter({
@@ -104,6 +114,8 @@ export class Hub implements Disposable {
       readyTimeoutMs: options.readyTimeoutMs ?? 30_000,
       sweep: { idleMs, maxAgeMs },
       newSessionId: () => `chat-${this.newId()}`,
+      conversations: this.conversations,
+      onConversationChanged: (kind, conversation) => this.publishConversation(kind, conversation),
     })
     this.store.add(
       this.supervisor.onDidChangeStatus(({ agent, previous }) => {
@@ -178,6 +190,8 @@ export class Hub implements Disposable {
       hosts_connected: this.authenticatedHosts(),
       agents_running: this.supervisor.runningCount,
       ...this.counters,
+      conversations: this.conversations.count(),
+      history_writes_pending: this.conversations.pendingWrites,
     }
   }
 
@@ -187,6 +201,8 @@ export class Hub implements Disposable {
     this.state = 'stopping'
     this.router.shutdown()
     await this.supervisor.stopAll()
+    // §11 rule 5: a graceful shutdown loses nothing.
+    this.conversations.flush()
     for (const host of [...this.hosts.values()]) host.close('hub shut down')
     this.state = 'stopped'
     this.store.dispose()
@@ -244,6 +260,38 @@ export class Hub implements Disposable {
     'agents.chat.approve': (host, params) => this.router.approve(host, params),
     'hub.sessions': (host) => ({ sessions: this.router.listSessions(host) }),
     'hub.stats': () => this.stats(),
+    'conversations.list': (_host, { limit, cursor }) => this.conversations.list(limit ?? 50, cursor),
+    'conversations.get': (_host, { conversation_id }) => {
+      const found = this.conversations.get(conversation_id)
+      if (!found) throw unknownConversation(conversation_id)
+      return found
+    },
+    'conversations.search': (_host, { query, limit }) => ({ results: this.conversations.search(query, limit ?? 50) }),
+    'conversations.rename': (_host, { conversation_id, title }) => {
+      const outcome = this.conversations.rename(conversation_id, title)
+      if (!outcome.ok) throw new RpcError(outcome.code, outcome.message)
+      this.publishConversation('updated', outcome.conversation)
+      return outcome.conversation
+    },
+    'conversations.truncate': (_host, { conversation_id, message_id }) => {
+      const outcome = this.conversations.truncate(conversation_id, message_id)
+      if (!outcome.ok) throw new RpcError(outcome.code, outcome.message)
+      this.publishConversation('updated', outcome.conversation)
+      return outcome.conversation
+    },
+    'conversations.delete': (_host, { conversation_id }) => {
+      const sessionId = this.conversations.sessionOf(conversation_id)
+      if (!this.conversations.delete(conversation_id)) throw unknownConversation(conversation_id)
+      // Its turn's owner gets `done {finish_reason: "cancelled"}` (§11 conversations.delete).
+      if (sessionId !== undefined) this.router.cancelSessionOf(sessionId)
+      this.events.emit(ConversationEventKind.deleted, null, `conversation ${conversation_id} deleted`, { conversation_id })
+      return { deleted: true }
+    },
+  }
+
+  private publishConversation(kind: 'created' | 'updated', conversation: Conversation): void {
+    const eventKind = kind === 'created' ? ConversationEventKind.created : ConversationEventKind.updated
+    this.events.emit(eventKind, null, `conversation ${conversation.conversation_id} ${kind}`, conversation)
   }
 
   private authenticatedHosts(): number {
@@ -259,3 +307,6 @@ export class Hub implements Disposable {
   }
 }
 
+function unknownConversation(conversationId: string): RpcError {
+  return new RpcError(ErrorCode.UnknownConversation, `unknown conversation '${conversationId}'`)
+}

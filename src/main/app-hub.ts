@@ -1,17 +1,20 @@
 import { isAbsolute, resolve } from 'node:path'
 import { builtinAgents } from '../agents/builtin.js'
+import type { ConversationStore } from '../hub/conversation-store.js'
 import { Hub } from '../hub/hub.js'
+import { MemoryConversationStore } from '../hub/memory-conversation-store.js'
 import type { Logger } from '../hub/logger.js'
 import type { AgentSpec } from '../protocol/manifest.js'
 import { UtilityProcessLauncher } from '../platform/electron/utility-process-launcher.js'
 import { removeEndpoint, writeEndpoint } from '../platform/node/hub-endpoint.js'
 import { HubServer } from '../platform/node/hub-server.js'
+import { openConversationStore } from '../platform/node/sqlite-conversation-store.js'
 import { resolveHostToken } from '../platform/node/host-token.js'
 import { loadManifest } from '../platform/node/manifest-loader.js'
 import { loadSettings, resolveMainOptions } from './settings.js'
 
 export interface AppHubOptions {
-  /** `app.getPath('userData')`: settings.json, the host token, the endpoint file. */
+  /** `app.getPath('userData')`: settings.json, conversations.db, the host token, the endpoint file. */
   dataDir: string
   argv: readonly string[]
   logger: Logger
@@ -51,8 +54,19 @@ export async function startAppHub(options: AppHubOptions): Promise<AppHub> {
   }
   for (const text of problems) logger.error(text)
 
+  let conversations: ConversationStore
+  try {
+    conversations = openConversationStore(dataDir)
+  } catch (error) {
+    // §11 Storage: a file this app cannot read is left as it is; this run keeps its chats in memory only.
+    conversations = new MemoryConversationStore()
+    const message = error instanceof Error ? error.message : String(error)
+    problems.push(`Conversations are not being saved: ${message}`)
+    logger.error('conversation store unavailable', { error: message })
+  }
+
   const launcher = new UtilityProcessLauncher({ logger })
-  const hub = new Hub({ agents: [...builtin, ...extra], launcher, logger })
+  const hub = new Hub({ agents: [...builtin, ...extra], launcher, logger, conversations })
   let server: HubServer | null = null
   if (main.listen) {
     try {
@@ -81,6 +95,7 @@ export async function startAppHub(options: AppHubOptions): Promise<AppHub> {
           await removeEndpoint(dataDir).catch(() => {})
         }
         launcher.dispose()
+        conversations.close()
       })()
       return stopping
     },

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { AgentInfoSchema } from './agent-info.js'
+import { ConversationMethods } from './conversations.js'
 import { Limits, base64DecodedLength, utf8ByteLength } from './limits.js'
 
 /** Host → hub methods (PROTOCOL.md §3). Params refuse unknown keys. */
@@ -97,7 +98,7 @@ export const HostMethods = {
   'agents.restart': { params: AgentRef, result: AgentInfoSchema },
   'agents.chat': {
     params: ChatParamsSchema,
-    result: z.object({ accepted: z.literal(true), session_id: z.string() }),
+    result: z.object({ accepted: z.literal(true), session_id: z.string(), conversation_id: z.string().optional() }),
   },
   'agents.chat.cancel': { params: CancelParamsSchema, result: z.object({ cancelled: z.boolean() }) },
   'agents.chat.approve': {
@@ -106,6 +107,7 @@ export const HostMethods = {
   },
   'hub.sessions': { params: Empty, result: z.object({ sessions: z.array(SessionInfoSchema) }) },
   'hub.stats': { params: Empty, result: HubStatsSchema },
+  ...ConversationMethods,
 } as const
 
 export type HostMethod = keyof typeof HostMethods

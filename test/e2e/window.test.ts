@@ -26,6 +26,11 @@ function belowView(page: Page, selector: string): Promise<number> {
   })()`) as Promise<number>
 }
 
+/** Waits until the reply still streaming shows `word` (the page's own CSP forbids string predicates). */
+async function streamedUpTo(page: Page, word: string): Promise<void> {
+  await page.locator('[data-testid=message][data-state=streaming] .markdown', { hasText: `${word} ` }).waitFor({ timeout: UI_TIMEOUT_MS })
+}
+
 async function expectNoSeriousViolations(page: Page, screen: string): Promise<void> {
   expect(await violationsInBothThemes(page), `axe on the ${screen} screen`).toEqual({})
 }
@@ -39,7 +44,7 @@ describe('the window as people use it', () => {
     // A pasted 300-word prompt grows the composer.
     const reply = await send(page, words('paste', 300))
     await reply.waitForFirstText()
-    await page.waitForFunction(`document.querySelector('[data-testid=message][data-state=streaming] .markdown')?.textContent.length > 600`, null, { timeout: UI_TIMEOUT_MS })
+    await streamedUpTo(page, 'paste-100')
     expect(await distanceFromEnd(page), 'following mid-stream').toBeLessThanOrEqual(2)
     await reply.waitForState('done')
     expect(await distanceFromEnd(page)).toBeLessThanOrEqual(2)
@@ -52,7 +57,7 @@ describe('the window as people use it', () => {
     await page.mouse.wheel(0, -600)
     await page.getByTestId('jump-to-latest').waitFor({ timeout: UI_TIMEOUT_MS })
     const top = await page.getByTestId('message-list').evaluate((el) => el.scrollTop)
-    await page.waitForFunction(`document.querySelector('[data-testid=message][data-state=streaming] .markdown')?.textContent.length > 1500`, null, { timeout: UI_TIMEOUT_MS })
+    await streamedUpTo(page, 'scroll-200')
     expect(await page.getByTestId('message-list').evaluate((el) => el.scrollTop)).toBe(top)
     expect(await distanceFromEnd(page)).toBeGreaterThan(100)
     await screenshot(page, 'jump-to-latest')
@@ -87,7 +92,7 @@ describe('the window as people use it', () => {
     // Nothing sticks out of the message; the code block scrolls sideways instead of wrapping.
     expect(await markdown.evaluate((el) => el.scrollWidth <= el.clientWidth + 1)).toBe(true)
     const pre = reply.locator.locator('pre')
-    expect(await pre.evaluate((el) => [getComputedStyle(el).overflowX, el.scrollWidth > el.clientWidth])).toEqual(['auto', true])
+    expect(await pre.evaluate((el) => [el.ownerDocument.defaultView!.getComputedStyle(el).overflowX, el.scrollWidth > el.clientWidth])).toEqual(['auto', true])
     expect(await pre.evaluate((el) => el.getBoundingClientRect().height)).toBeLessThan(80)
     await screenshot(page, 'narrow')
 
@@ -111,7 +116,7 @@ describe('the window as people use it', () => {
     await page.keyboard.press('Tab')
     const focused = page.locator(':focus')
     expect(await focused.getAttribute('data-testid')).toBe('delete')
-    expect(await focused.evaluate((el) => getComputedStyle(el).opacity)).toBe('1')
+    expect(await focused.evaluate((el) => el.ownerDocument.defaultView!.getComputedStyle(el).opacity)).toBe('1')
     await page.keyboard.press('Enter')
     expect(await page.locator(':focus').getAttribute('data-testid')).toBe('cancel-delete')
     await page.keyboard.press('Tab')

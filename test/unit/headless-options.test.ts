@@ -21,6 +21,7 @@ describe('parseHeadlessArgs', () => {
       agentsFile: undefined,
       builtinAgents: true,
       dataDir: undefined,
+      history: true,
       ackTimeoutMs: undefined,
       sessionIdleMs: undefined,
       sessionMaxAgeMs: undefined,
@@ -33,7 +34,8 @@ describe('parseHeadlessArgs', () => {
     expect(
       parseHeadlessArgs([
         '--host', 'localhost', '--port', '8123', '--token', 'tok', '--agents', 'a.json', '--no-builtin-agents',
-        '--data-dir', '/tmp/d', '--ack-timeout-ms', '250', '--session-idle-ms', '1000', '--session-max-age-ms', '5000', '--new-token',
+        '--data-dir', '/tmp/d', '--ack-timeout-ms', '250', '--session-idle-ms', '1000', '--session-max-age-ms', '5000',
+        '--no-history', '--new-token',
       ]),
     ).toEqual({
       host: 'localhost',
@@ -43,6 +45,7 @@ describe('parseHeadlessArgs', () => {
       agentsFile: 'a.json',
       builtinAgents: false,
       dataDir: '/tmp/d',
+      history: false,
       ackTimeoutMs: 250,
       sessionIdleMs: 1000,
       sessionMaxAgeMs: 5000,

@@ -1,4 +1,5 @@
-import { copyFileSync, existsSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs'
+import { join } from 'node:path'
 import Database from 'libsql'
 import { z } from 'zod'
 import {
@@ -242,4 +243,12 @@ export class SqliteConversationStore implements ConversationStore {
   close(): void {
     if (this.db.open) this.db.close()
   }
+}
+
+/** §11 Storage: the file every hub keeps its conversations in, inside its data folder. */
+export const CONVERSATIONS_FILE = 'conversations.db'
+
+export function openConversationStore(dataDir: string, options: SqliteStoreOptions = {}): SqliteConversationStore {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+  return SqliteConversationStore.open(join(dataDir, CONVERSATIONS_FILE), options)
 }

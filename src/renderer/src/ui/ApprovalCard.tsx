@@ -44,7 +44,7 @@ export const ApprovalCard = memo(function ApprovalCard({ part, sessionId, agentN
       <div className="approval__title">
         The agent wants to run <code>{part.tool}</code>
       </div>
-      {part.params !== undefined && <pre className="code-block">{formatJson(part.params)}</pre>}
+      {part.params !== undefined && <pre className="code-block" tabIndex={0}>{formatJson(part.params)}</pre>}
       {open ? (
         <div className="approval__actions">
           <button ref={approve} type="button" className="button button--primary" data-testid="approve" disabled={part.status === 'submitting'} onClick={() => decide(true)}>

@@ -45,7 +45,10 @@ function CodeBlock({ children }: { children?: ReactNode }) {
   const pre = useRef<HTMLPreElement>(null)
   return (
     <div className="md-code">
-      <pre ref={pre}>{children}</pre>
+      {/* Focusable: a long line scrolls sideways, by keyboard too. */}
+      <pre ref={pre} tabIndex={0}>
+        {children}
+      </pre>
       <CopyButton className="md-code__copy" testId="copy-code" label="Copy code" text={() => pre.current?.textContent ?? ''} />
     </div>
   )

@@ -20,11 +20,11 @@ export const ToolCallRow = memo(function ToolCallRow({ part, live, denied = fals
       {open && (
         <div className="tool-call__body" id={bodyId}>
           <div className="tool-call__label">Arguments</div>
-          <pre className="code-block" data-testid="tool-call-args">{formatJson(part.params)}</pre>
+          <pre className="code-block" tabIndex={0} data-testid="tool-call-args">{formatJson(part.params)}</pre>
           {part.result && (
             <>
               <div className="tool-call__label">{part.result.ok ? 'Result' : denied ? 'Not run' : 'Error'}</div>
-              <pre className="code-block" data-testid="tool-call-result">{part.result.excerpt ?? '(no excerpt)'}</pre>
+              <pre className="code-block" tabIndex={0} data-testid="tool-call-result">{part.result.excerpt ?? '(no excerpt)'}</pre>
             </>
           )}
         </div>
