@@ -28,6 +28,18 @@ function Shell() {
   // Narrow windows (styles.css) hide the sidebar behind a button; choosing a conversation closes it again.
   const [sidebarOpen, setSidebarOpen] = useState(false)
   useEffect(() => setSidebarOpen(false), [activeConversationId])
+  const toggle = useRef<HTMLButtonElement>(null)
+  useEffect(() => {
+    if (!sidebarOpen) return
+    const onKeyDown = (event: KeyboardEvent) => {
+      if (event.key !== 'Escape' || event.defaultPrevented) return
+      event.preventDefault()
+      setSidebarOpen(false)
+      toggle.current?.focus()
+    }
+    window.addEventListener('keydown', onKeyDown)
+    return () => window.removeEventListener('keydown', onKeyDown)
+  }, [sidebarOpen])
   // A refused token leaves nothing to show: one message, and what to do.
   if (connection.refused) return <AccessRefused />
   return (
@@ -35,6 +47,7 @@ function Shell() {
       <ConnectionBanner />
       <div className="app__body">
         <button
+          ref={toggle}
           type="button"
           className="button button--small sidebar-toggle"
           data-testid="sidebar-toggle"
@@ -44,7 +57,7 @@ function Shell() {
         >
           <span className="menu-icon" aria-hidden="true" /> {sidebarOpen ? 'Close' : 'Chats'}
         </button>
-        <Sidebar active={active} onClose={() => setSidebarOpen(false)} />
+        <Sidebar active={active} />
         {active ? <ChatView key={active.id} conversation={active} drafts={drafts} /> : <main className="chat chat--none" />}
       </div>
     </div>

@@ -5,7 +5,7 @@ import { ConversationList } from './ConversationList.js'
 import { SearchBox, SearchResults } from './Search.js'
 
 /** "New chat", "New window", search, the hub's conversations, and the agents. */
-export function Sidebar({ active, onClose }: { active: Conversation | undefined; onClose?: () => void }) {
+export function Sidebar({ active }: { active: Conversation | undefined }) {
   const controller = useController()
   const environment = useEnvironment()
   const search = useSearch()
@@ -18,14 +18,7 @@ export function Sidebar({ active, onClose }: { active: Conversation | undefined;
   }
 
   return (
-    <aside
-      className="sidebar"
-      id="sidebar"
-      aria-label="Conversations and agents"
-      onKeyDown={(e) => {
-        if (e.key === 'Escape' && onClose && !e.defaultPrevented) onClose()
-      }}
-    >
+    <aside className="sidebar" id="sidebar" aria-label="Conversations and agents">
       <div className="sidebar__top">
         <span className="brand">CarHost</span>
         <button
