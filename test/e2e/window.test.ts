@@ -12,9 +12,16 @@ import { agentItem, openApp, Reply, screenshot, send, UI_TIMEOUT_MS, words } fro
 /** Echo pauses 15 ms per word: a 300-word reply streams for about 5 s. */
 const e2e = useE2e({ CARHOST_ECHO_DELAY_MS: '15', CARHOST_TOOLBOX_DELAY_MS: '0' })
 
-/** How far the end of the message list is below its view, in pixels. */
+/**
+ * How far the end of the message list is below its view, in pixels, read once
+ * the current frame is drawn (its text rendered, laid out and followed) and
+ * before the next one adds more.
+ */
 function distanceFromEnd(page: Page): Promise<number> {
-  return page.getByTestId('message-list').evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight)
+  return page.evaluate(`new Promise((resolve) => requestAnimationFrame(() => setTimeout(() => {
+    const el = document.querySelector('[data-testid=message-list]')
+    resolve(el.scrollHeight - el.scrollTop - el.clientHeight)
+  }, 0)))`) as Promise<number>
 }
 
 /** The bottom of the element below the bottom of the message list's view (negative: inside it). */

@@ -1,5 +1,5 @@
 import { useVirtualizer } from '@tanstack/react-virtual'
-import { useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent, type ReactNode } from 'react'
+import { useCallback, useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent, type ReactNode } from 'react'
 import type { ChatMessage } from '../model/chat-store.js'
 import { FollowState } from '../model/follow.js'
 import { useController, useFocus } from './controller-context.js'
@@ -49,7 +49,6 @@ export function MessageList({ conversationId, messages, agentName, empty }: Mess
   const toEnd = () => {
     const el = scroller.current
     if (!el) return
-    // One layout read and one write per change: the frame lays out once.
     const top = el.scrollHeight - el.clientHeight
     if (Math.abs(el.scrollTop - top) > 1) el.scrollTop = top
     follow.placed(top)
@@ -62,20 +61,39 @@ export function MessageList({ conversationId, messages, agentName, empty }: Mess
     if (follow.resume()) setFollowing(true)
   }
 
+  // New messages (and a prompt just sent) bring the end into view at once.
   useLayoutEffect(() => {
     if (follow.isFollowing) toEnd()
-  })
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [messages.length, lastPrompt])
 
-  // The view itself resizing (a composer growing with a pasted prompt, the window) keeps the end in view.
+  /*
+   * A growing reply, and the view itself resizing (a composer growing with a
+   * pasted prompt, the window), are followed from a ResizeObserver: it runs
+   * after the browser's own layout, so reading the scroll height there costs
+   * nothing, where doing it on every render forced a full layout of a long
+   * reply each frame.
+   */
+  const observer = useRef<ResizeObserver | null>(null)
   useEffect(() => {
-    const el = scroller.current
-    if (!el || typeof ResizeObserver === 'undefined') return
-    const observer = new ResizeObserver(() => {
+    if (typeof ResizeObserver === 'undefined') return
+    const resize = new ResizeObserver(() => {
       if (follow.isFollowing) toEnd()
     })
-    observer.observe(el)
-    return () => observer.disconnect()
+    observer.current = resize
+    if (scroller.current) resize.observe(scroller.current)
+    if (content.current) resize.observe(content.current)
+    return () => {
+      resize.disconnect()
+      observer.current = null
+    }
     // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [])
+  const content = useRef<HTMLDivElement | null>(null)
+  const contentRef = useCallback((el: HTMLDivElement | null) => {
+    if (content.current) observer.current?.unobserve(content.current)
+    content.current = el
+    if (el) observer.current?.observe(el)
   }, [])
 
   const focus = useFocus()
@@ -125,7 +143,7 @@ export function MessageList({ conversationId, messages, agentName, empty }: Mess
         {messages.length === 0 ? (
           empty
         ) : (
-          <div className="chat__virtual" style={{ height: totalSize }}>
+          <div className="chat__virtual" ref={contentRef} style={{ height: totalSize }}>
             {virtualizer.getVirtualItems().map((item) => {
               const message = messages[item.index]!
               return (
