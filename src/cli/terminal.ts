@@ -12,6 +12,18 @@ export function printable(text: string): string {
   return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '\uFFFD')
 }
 
+/** Tool parameters on one line, cut at 200 characters. */
+export function formatParams(params: unknown): string {
+  if (params === undefined) return ''
+  let text: string
+  try {
+    text = JSON.stringify(params)
+  } catch {
+    return ''
+  }
+  return ' ' + printable(text.length > 200 ? text.slice(0, 199) + '…' : text)
+}
+
 /** A plain text table, columns padded to their widest cell. */
 export function formatTable(header: string[], rows: string[][]): string {
   const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => (row[i] ?? '').length)))

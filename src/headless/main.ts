@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { builtinAgents } from '../agents/builtin.js'
 import type { ConversationStore } from '../hub/conversation-store.js'
+import { builtinAgents, PROVIDER_AGENT_MODULE } from '../agents/builtin.js'
+import { providerAgentEnv } from '../agents/provider/settings.js'
 import { Hub } from '../hub/hub.js'
 import { MemoryConversationStore } from '../hub/memory-conversation-store.js'
 import type { Logger } from '../hub/logger.js'
@@ -15,6 +16,7 @@ import { HubServer } from '../platform/node/hub-server.js'
 import { ConversationStoreTooNewError, openConversationStore } from '../platform/node/sqlite-conversation-store.js'
 import { chooseHostToken, readStoredToken, tokenProblem, writeTokenFile, TOKEN_ENV } from '../platform/node/host-token.js'
 import { ManifestError, loadManifest } from '../platform/node/manifest-loader.js'
+import { headlessProviderStore } from '../platform/node/provider-file-store.js'
 import { isLoopbackHost, parseHeadlessArgs, USAGE, UsageError, type HeadlessOptions } from './options.js'
 import { stderrLogger } from './stderr-logger.js'
 
@@ -101,6 +103,12 @@ async function main(argv: string[]): Promise<void> {
     launcher: new ChildProcessLauncher(),
     logger,
     conversations,
+    // §12: providers.json and the 0600 key file in the data folder; each provider agent reads mcp.json there.
+    providers: {
+      store: headlessProviderStore(dataDir),
+      agentModule: PROVIDER_AGENT_MODULE,
+      agentEnv: (settings, apiKey) => providerAgentEnv(settings, apiKey, dataDir),
+    },
     ...(options.ackTimeoutMs === undefined ? {} : { ackTimeoutMs: options.ackTimeoutMs }),
     ...(options.sessionIdleMs === undefined ? {} : { sessionIdleMs: options.sessionIdleMs }),
     ...(options.sessionMaxAgeMs === undefined ? {} : { sessionMaxAgeMs: options.sessionMaxAgeMs }),

@@ -14,7 +14,7 @@ Options:
   --new-token              replace the token in <data-dir>/hub-token by a new one (earlier links stop working)
   --agents FILE            load extra agents from a JSON manifest
   --no-builtin-agents      do not start the built-in agents
-  --data-dir DIR           where the token, endpoint and conversations.db live (default: the desktop app's folder)
+  --data-dir DIR           where the token, endpoint, conversations.db, providers and mcp.json live (default: the desktop app's folder)
   --no-history             keep conversations in memory only (nothing written to conversations.db)
   --ack-timeout-ms N       how long an agent has to acknowledge a chat (default 5000)
   --session-idle-ms N      end sessions whose agent sent nothing for this long (default 600000)

@@ -18,6 +18,7 @@ import { HostEventBus } from './host-events.js'
 import type { HostTransport } from './host-transport.js'
 import { silentLogger, type Logger } from './logger.js'
 import type { ProcessLauncher } from './process-launcher.js'
+import { ProviderService, supervisorAgentRegistry, type ProviderServiceConfig } from './provider-service.js'
 import { newCounters, type HubCounters } from './stats.js'
 
 export interface HubOptions {
@@ -46,6 +47,8 @@ export interface HubOptions {
   newId?: () => string
   /** §11: where conversations are kept (SQLite, or in memory for `--no-history`); default in memory. */
   conversations?: ConversationStore
+  /** Where providers are kept and how their agents start (§12); without it the hub keeps none. */
+  providers?: ProviderServiceConfig
 }
 
 export interface ConnectOptions {
@@ -63,6 +66,7 @@ export class Hub implements Disposable {
   readonly router: ChatRouter
   readonly conversations: ConversationRecorder
   readonly counters: HubCounters = newCounters()
+  readonly providers: ProviderService | null
   private readonly hosts = new Map<string, HostConnection>()
   private readonly events: HostEventBus
   private readonly clock: Clock
@@ -142,17 +146,26 @@ export class Hub implements Disposable {
       this.supervisor.onDidUnregister((agent) => this.events.emit('agent.unregistered', agent.id, `${agent.id} unregistered`)),
     )
     for (const spec of options.agents) this.supervisor.register(spec)
+    this.providers = options.providers
+      ? new ProviderService({ ...options.providers, agents: supervisorAgentRegistry(this.supervisor), logger: this.logger })
+      : null
     const sweepEvery = options.sweepIntervalMs ?? Math.min(1_000, Math.max(50, Math.min(idleMs, maxAgeMs) / 4))
     this.store.add(this.clock.setInterval(() => this.router.sweep(), sweepEvery))
   }
 
-  /** Starts the agents marked `auto_start`; resolves when each runs or failed to start. */
-  async start(): Promise<void> {
-    if (this.state !== 'idle') return
+  /**
+   * Starts the agents marked `auto_start` and the saved providers; resolves when each
+   * runs or failed to start, with the problems a person should hear about (a provider not restored).
+   */
+  async start(): Promise<string[]> {
+    if (this.state !== 'idle') return []
     this.state = 'running'
-    await Promise.all(
-      [...this.supervisor.all()].filter((agent) => agent.spec.auto_start).map((agent) => this.supervisor.start(agent)),
-    )
+    const autoStart = [...this.supervisor.all()].filter((agent) => agent.spec.auto_start)
+    const [problems] = await Promise.all([
+      this.providers?.restore() ?? [],
+      ...autoStart.map((agent) => this.supervisor.start(agent)),
+    ])
+    return problems
   }
 
   /** Adds a host. The returned connection is disposed when the transport disconnects. */
@@ -287,6 +300,9 @@ export class Hub implements Disposable {
       this.events.emit(ConversationEventKind.deleted, null, `conversation ${conversation_id} deleted`, { conversation_id })
       return { deleted: true }
     },
+    'providers.list': () => this.providers?.list() ?? { providers: [] },
+    'providers.save': (_host, params) => this.providerService().save(params),
+    'providers.delete': (_host, { id }) => this.providerService().delete(id),
   }
 
   private publishConversation(kind: 'created' | 'updated', conversation: Conversation): void {
@@ -298,6 +314,11 @@ export class Hub implements Disposable {
     let count = 0
     for (const host of this.hosts.values()) if (host.isAuthenticated) count++
     return count
+  }
+
+  private providerService(): ProviderService {
+    if (!this.providers) throw new RpcError(ErrorCode.MethodNotFound, 'this hub keeps no providers')
+    return this.providers
   }
 
   private agent(agentId: string): AgentHandle {

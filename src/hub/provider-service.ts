@@ -190,6 +190,8 @@ export class ProviderService {
       capabilities: ['chat', 'stream', 'tools', 'approvals'],
       env: this.options.agentEnv(settings, apiKey),
       restart: 'on_failure',
+      // The provider agent announces itself once listening (§6); a chat waits for that, not for the spawn.
+      ready_signal: true,
     })
   }
 

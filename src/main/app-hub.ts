@@ -1,20 +1,25 @@
 import { isAbsolute, resolve } from 'node:path'
-import { builtinAgents } from '../agents/builtin.js'
 import type { ConversationStore } from '../hub/conversation-store.js'
-import { Hub } from '../hub/hub.js'
 import { MemoryConversationStore } from '../hub/memory-conversation-store.js'
+import { builtinAgents, PROVIDER_AGENT_MODULE } from '../agents/builtin.js'
+import { providerAgentEnv } from '../agents/provider/settings.js'
+import { Hub } from '../hub/hub.js'
+import type { Disposable } from '../base/lifecycle.js'
 import type { Logger } from '../hub/logger.js'
 import type { AgentSpec } from '../protocol/manifest.js'
 import { UtilityProcessLauncher } from '../platform/electron/utility-process-launcher.js'
+import { lockDataDir } from '../platform/node/data-dir-lock.js'
 import { removeEndpoint, writeEndpoint } from '../platform/node/hub-endpoint.js'
 import { HubServer } from '../platform/node/hub-server.js'
 import { openConversationStore } from '../platform/node/sqlite-conversation-store.js'
 import { resolveHostToken } from '../platform/node/host-token.js'
 import { loadManifest } from '../platform/node/manifest-loader.js'
+import { appProviderStore } from './provider-keys.js'
 import { loadSettings, resolveMainOptions } from './settings.js'
 
 export interface AppHubOptions {
   /** `app.getPath('userData')`: settings.json, conversations.db, the host token, the endpoint file. */
+  /** `app.getPath('userData')`: settings.json, the host token, the endpoint file, providers.json, mcp.json. */
   dataDir: string
   argv: readonly string[]
   logger: Logger
@@ -32,10 +37,25 @@ export interface AppHub {
 
 /**
  * The hub inside the app: built-in agents plus those of the manifest named in
- * settings (or `--agents`), each agent a utility process. A manifest that does not
- * load is left out as a whole (PROTOCOL.md §10: never half-read).
+ * settings (or `--agents`), and the saved providers (§12), each agent a utility
+ * process. A manifest that does not load is left out as a whole (PROTOCOL.md §10:
+ * never half-read). Call after the app is ready: provider keys use safeStorage.
+ * Rejects with `DataDirInUseError` when a headless hub holds the data folder.
  */
 export async function startAppHub(options: AppHubOptions): Promise<AppHub> {
+  const { dataDir } = options
+  // One hub per data folder (§2), whether or not the app listens: the providers and
+  // their keys live there, and a headless hub on the same folder would overwrite them.
+  const lock = await lockDataDir(dataDir)
+  try {
+    return await startLocked(options, lock)
+  } catch (error) {
+    lock.dispose()
+    throw error
+  }
+}
+
+async function startLocked(options: AppHubOptions, lock: Disposable): Promise<AppHub> {
   const { dataDir, logger } = options
   const problems: string[] = []
   const { settings, problem } = await loadSettings(dataDir)
@@ -66,7 +86,18 @@ export async function startAppHub(options: AppHubOptions): Promise<AppHub> {
   }
 
   const launcher = new UtilityProcessLauncher({ logger })
-  const hub = new Hub({ agents: [...builtin, ...extra], launcher, logger, conversations })
+  const hub = new Hub({
+    agents: [...builtin, ...extra],
+    launcher,
+    logger,
+    conversations,
+    providers: {
+      store: appProviderStore({ dataDir, settings, logger }),
+      agentModule: PROVIDER_AGENT_MODULE,
+      // Each provider agent reads mcp.json from the user-data folder.
+      agentEnv: (providerSettings, apiKey) => providerAgentEnv(providerSettings, apiKey, dataDir),
+    },
+  })
   let server: HubServer | null = null
   if (main.listen) {
     try {
@@ -79,7 +110,7 @@ export async function startAppHub(options: AppHubOptions): Promise<AppHub> {
       logger.error('hub endpoint failed', { error: String(error) })
     }
   }
-  await hub.start()
+  problems.push(...(await hub.start()))
 
   let stopping: Promise<void> | undefined
   return {
@@ -96,6 +127,7 @@ export async function startAppHub(options: AppHubOptions): Promise<AppHub> {
         }
         launcher.dispose()
         conversations.close()
+        lock.dispose()
       })()
       return stopping
     },

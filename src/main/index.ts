@@ -6,12 +6,13 @@
  */
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { app, dialog, session } from 'electron'
+import { app, BrowserWindow, dialog, session } from 'electron'
 import type { Disposable } from '../base/lifecycle.js'
 import { startAppHub, type AppHub } from './app-hub.js'
 import { registerAppSchemePrivileged, serveAppProtocol } from './app-protocol.js'
 import { FileLogger } from './file-logger.js'
 import { registerIpcHandlers } from './ipc.js'
+import { IpcChannel } from '../shared/ipc-channels.js'
 import { installAppMenu } from './menu.js'
 import { hardenAllWebContents, hardenSession } from './security.js'
 import { APP_ENTRY_URL, devServerUrl } from './security-policy.js'
@@ -81,7 +82,16 @@ function run(): void {
       reconnectWindow: (contents) => manager.reconnect(contents),
       devServerUrl: devUrl,
     })
-    installAppMenu({ newWindow: () => void openWindow() }, devUrl !== undefined)
+    installAppMenu(
+      {
+        newWindow: () => void openWindow(),
+        showSettings: () => {
+          const focused = BrowserWindow.getFocusedWindow()
+          if (focused && manager.hasWebContents(focused.webContents)) focused.webContents.send(IpcChannel.showSettings)
+        },
+      },
+      devUrl !== undefined,
+    )
     manager.open()
     if (appHub.problems.length > 0) {
       void dialog.showMessageBox({ type: 'warning', message: 'CarHost started with problems', detail: appHub.problems.join('\n\n') })

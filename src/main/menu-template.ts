@@ -2,6 +2,8 @@ import type { MenuItemConstructorOptions } from 'electron'
 
 export interface MenuActions {
   newWindow(): void
+  /** Shows the settings view in the focused window. */
+  showSettings(): void
 }
 
 /** The application menu. Pure data, so tests read it without Electron. */
@@ -11,6 +13,8 @@ export function appMenuTemplate(actions: MenuActions, platform: NodeJS.Platform,
     label: 'File',
     submenu: [
       { id: 'new-window', label: 'New Window', accelerator: 'CmdOrCtrl+N', click: () => actions.newWindow() },
+      { type: 'separator' },
+      { id: 'settings', label: 'Settings…', accelerator: 'CmdOrCtrl+,', click: () => actions.showSettings() },
       { type: 'separator' },
       isMac ? { role: 'close' } : { role: 'quit' },
     ],

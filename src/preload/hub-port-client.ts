@@ -160,6 +160,11 @@ export class HubPortClient implements CarhostBridge {
     }
   }
 
+  /** A notification of the window's own (the app menu), not the hub's: given to the page's listeners, never acknowledged. */
+  deliverLocal(notification: HubNotification): void {
+    this.notify(notification)
+  }
+
   private notify(notification: HubNotification): void {
     const listeners = this.listeners
     for (let i = 0; i < listeners.length; i++) {

@@ -6,7 +6,7 @@
  */
 import { contextBridge, ipcRenderer } from 'electron'
 import { z } from 'zod'
-import type { CarhostBridge, HubNotification } from '../protocol/bridge.js'
+import { BridgeNotification, type CarhostBridge, type HubNotification } from '../protocol/bridge.js'
 import { RpcError, type RpcErrorObject } from '../protocol/errors.js'
 import { IpcChannel } from '../shared/ipc-channels.js'
 import { HubPortClient, type HubPort } from './hub-port-client.js'
@@ -23,6 +23,9 @@ ipcRenderer.on(IpcChannel.port, (event) => {
   const port = event.ports[0]
   if (port) client.attachPort(port as HubPort)
 })
+
+// The app menu's Settings…: carries nothing, so there is nothing of the main process's to trust or parse.
+ipcRenderer.on(IpcChannel.showSettings, () => client.deliverLocal({ method: BridgeNotification.showSettings, params: {} }))
 
 // The hub dropped this window (hard cap, restart): ask the main process for a new link at once.
 client.onDidCloseLink(() => ipcRenderer.send(IpcChannel.reconnect))

@@ -10,6 +10,12 @@ export const BridgeMethod = {
   newWindow: 'app.newWindow',
 } as const
 
+/** Notifications a window's preload delivers itself, from the main process (the app menu); never the hub's. */
+export const BridgeNotification = {
+  /** The app menu's "Settings…": the page shows its settings view. */
+  showSettings: 'app.showSettings',
+} as const
+
 /**
  * `window.carhost`: all a CarHost page gets. The preload implements it over the
  * window's MessagePort; in a browser tab the renderer implements it over the

@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { AgentInfoSchema } from './agent-info.js'
 import { ConversationMethods } from './conversations.js'
 import { Limits, base64DecodedLength, utf8ByteLength } from './limits.js'
+import { ProviderMethods } from './providers.js'
 
 /** Host → hub methods (PROTOCOL.md §3). Params refuse unknown keys. */
 const SessionIdSchema = z.string().regex(Limits.idPattern, 'must match ^[A-Za-z0-9._:-]{1,128}$')
@@ -108,6 +109,7 @@ export const HostMethods = {
   'hub.sessions': { params: Empty, result: z.object({ sessions: z.array(SessionInfoSchema) }) },
   'hub.stats': { params: Empty, result: HubStatsSchema },
   ...ConversationMethods,
+  ...ProviderMethods,
 } as const
 
 export type HostMethod = keyof typeof HostMethods

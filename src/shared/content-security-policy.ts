@@ -18,7 +18,8 @@ export interface ContentSecurityPolicyOptions {
 }
 
 /** The meta tag cannot know the headless hub's port; the headers name it exactly. */
-export const LOOPBACK_WEBSOCKET_SOURCES: readonly string[] = ['ws://127.0.0.1:*', 'ws://localhost:*', 'ws://[::1]:*']
+// Chromium refuses an IPv6 literal in a CSP source ("invalid source"); a hub on ::1 is reached as localhost.
+export const LOOPBACK_WEBSOCKET_SOURCES: readonly string[] = ['ws://127.0.0.1:*', 'ws://localhost:*']
 
 export function contentSecurityPolicy(options: ContentSecurityPolicyOptions = {}): string {
   const directives: [string, ...string[]][] = [

@@ -9,4 +9,6 @@ export const IpcChannel = {
   newWindow: 'carhost:new-window',
   /** preload → main, `ipcRenderer.send`: the hub closed this window's port; main sends a fresh one on `port`. */
   reconnect: 'carhost:reconnect',
+  /** main → preload, `webContents.send` without arguments: the app menu's Settings… (the page shows its settings view). */
+  showSettings: 'carhost:show-settings',
 } as const

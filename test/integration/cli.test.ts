@@ -158,6 +158,39 @@ describe.skipIf(!builtOutputExists())('carhost CLI (bin/carhost.js) against a he
     expect(approved.stdout).toBe('6*7 = 42\n')
   })
 
+  it('chat reads a prompt past the 128 KiB argument limit from stdin: piped with no prompt, or as "-"', async () => {
+    // 200 KiB: more than Linux allows in one argument, less than §3's 256 KiB prompt.
+    const big = Array.from({ length: 200 * 1024 / 8 }, (_, i) => String(i % 10_000).padStart(7, '0')).join(' ') + '.'
+    expect(Buffer.byteLength(big)).toBeGreaterThan(128 * 1024)
+    for (const args of [['chat', 'echo'], ['chat', 'echo', '-']]) {
+      const { code, stdout, stderr } = await run(['--data-dir', dataDir, ...args], undefined, big)
+      expect(code, stderr).toBe(0)
+      expect(stdout).toBe(`${big}\n`)
+    }
+  })
+
+  it('a prompt from stdin: empty is a usage error; over §3\'s 256 KiB is refused before sending', async () => {
+    const empty = await run(['--data-dir', dataDir, 'chat', 'echo'], undefined, '  \n')
+    expect(empty.code).toBe(2)
+    expect(empty.stderr).toMatch(/^carhost: the prompt read from stdin is empty\n/)
+
+    const tooBig = await run(['--data-dir', dataDir, 'chat', 'echo', '-'], undefined, 'x'.repeat(262_145))
+    expect(tooBig.code).toBe(2)
+    expect(tooBig.stderr).toMatch(/^carhost: the prompt on stdin is over 262144 bytes\n/)
+    expect(tooBig.stdout).toBe('')
+  })
+
+  it('a prompt from stdin leaves no stdin for approvals: they are denied, and --yes still allows', async () => {
+    const asked = await run(['--data-dir', dataDir, 'chat', 'toolbox'], undefined, 'calculate 6*7')
+    expect(asked.code).toBe(0)
+    expect(asked.stderr).toMatch(/allow calculate.*no \(stdin held the prompt/)
+    expect(asked.stdout).toContain('denied')
+
+    const allowed = await run(['--data-dir', dataDir, '--yes', 'chat', 'toolbox', '-'], undefined, 'calculate 6*7')
+    expect(allowed.code).toBe(0)
+    expect(allowed.stdout).toBe('6*7 = 42\n')
+  })
+
   it('Ctrl-C during a chat cancels the turn and exits 130', async () => {
     const proc = carhost(['--data-dir', dataDir, 'chat', 'gate', 'go'])
     await proc.waitFor(/allow open_gate/, 'stderr')
@@ -193,7 +226,7 @@ describe.skipIf(!builtOutputExists())('carhost CLI (bin/carhost.js) against a he
   })
 
   it('bad usage: exit 2', async () => {
-    for (const args of [[], ['frobnicate'], ['chat', 'echo'], ['--bogus', 'agents'], ['agents', '--yes'], ['chat', 'echo', 'x', '--yes', '--no']]) {
+    for (const args of [[], ['frobnicate'], ['chat'], ['chat', 'echo'], ['--bogus', 'agents'], ['agents', '--yes'], ['chat', 'echo', 'x', '--yes', '--no']]) {
       const { code, stderr } = await run(['--data-dir', dataDir, ...args])
       expect(code, args.join(' ')).toBe(2)
       expect(stderr, args.join(' ')).toMatch(/^carhost: /)
@@ -269,10 +302,15 @@ describe.skipIf(!builtOutputExists())('carhost CLI (bin/carhost.js) against a he
     }
   })
 
-  it('--help: usage on stdout, exit 0', async () => {
-    const { code, stdout } = await run(['--help'])
-    expect(code).toBe(0)
-    expect(stdout).toContain('Usage: carhost')
+  it('--help and help: usage on stdout, exit 0', async () => {
+    for (const args of [['--help'], ['help']]) {
+      const { code, stdout } = await run(args)
+      expect(code).toBe(0)
+      expect(stdout).toContain('Usage: carhost')
+      for (const listed of ['history', 'show ID', 'search WORDS', 'export ID', 'providers add ID', 'providers remove ID', 'models AGENT', '--api-key-stdin', '--conversation ID', '--new', '--model M']) {
+        expect(stdout).toContain(listed)
+      }
+    }
   })
 
   it('unreachable hub, wrong token, or no hub at all: exit 3', async () => {

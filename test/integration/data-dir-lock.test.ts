@@ -42,7 +42,9 @@ describe.skipIf(!builtOutputExists())('one hub per data folder', () => {
     const dataDir = join(tempDir(), 'CarHost')
     const first = await hub(dataDir)
     const before = snapshot(dataDir)
-    expect(Object.keys(before).sort()).toEqual(['hub-endpoint.json', 'hub-token', 'hub.lock'])
+    expect(Object.keys(before).sort()).toEqual(
+      ['conversations.db', 'conversations.db-shm', 'conversations.db-wal', 'hub-endpoint.json', 'hub-token', 'hub.lock'],
+    )
 
     const second = startProcess(HEADLESS_JS, ['--port', '0', '--data-dir', dataDir, '--no-builtin-agents'])
     processes.push(second)

@@ -20,6 +20,15 @@ describe('AgentStore', () => {
     expect(store.getSnapshot().sequence).toBe(7)
   })
 
+  it('takes in the models an agent.updated announces (§6)', () => {
+    const store = new AgentStore()
+    store.reset([agent('local', 'Local')], 1)
+    const updated = { ...agent('local', 'Local'), models: [{ id: 'llama3' }, { id: 'qwen', name: 'Qwen' }], default_model: 'qwen' }
+    expect(store.apply(hostEvent(2, 'agent.updated', 'local', updated))).toBe('applied')
+    expect(store.agent('local')).toMatchObject({ models: [{ id: 'llama3' }, { id: 'qwen', name: 'Qwen' }], default_model: 'qwen' })
+    expect(store.apply(hostEvent(3, 'agent.updated', 'local', { models: 'garbage' }))).toBe('resync')
+  })
+
   it('ignores events the snapshot already covers', () => {
     const store = new AgentStore()
     store.reset([agent('echo', 'Echo')], 10)

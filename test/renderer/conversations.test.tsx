@@ -310,7 +310,7 @@ describe('conversations recorded by the hub', () => {
     await act(async () => fireEvent.click(a.ui.getByTestId('export')))
     expect(saved).toHaveLength(1)
     expect(saved[0]!.fileName).toBe('copy-this-conv-1.md')
-    expect(saved[0]!.text).toContain('## You\n\ncopy this')
+    expect(saved[0]!.text).toMatch(/^## You · \S+\n\ncopy this/m)
     expect(saved[0]!.text).toContain('and this answer')
   })
 

@@ -2,7 +2,8 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { ErrorCode } from '../../src/protocol/errors.js'
 import { HostMethods } from '../../src/protocol/host-api.js'
-import { agentEvent, scriptedAgent, settle } from '../support/fake-launcher.js'
+import { MemoryProviderStore } from '../../src/hub/memory-provider-store.js'
+import { agentEvent, scriptedAgent, settle, type AgentBehaviour } from '../support/fake-launcher.js'
 import { startHub, type TestHost } from '../support/hub-fixture.js'
 import { agentSpec } from '../support/spec.js'
 import {
@@ -34,7 +35,12 @@ interface Reply {
 
 async function fuzzHub() {
   const { logger, errors } = recordingLogger()
-  const t = await startHub([agentSpec('a'), agentSpec('quiet')], { a: scriptedAgent({ echo: true }), quiet: scriptedAgent() }, { logger })
+  // Every provider the fuzzer saves runs as an agent that announces itself ready (§6, §12).
+  const ready: AgentBehaviour = (agent) => agent.send({ jsonrpc: '2.0', method: 'agent.ready', params: {} })
+  const scripted: Record<string, AgentBehaviour> = { a: scriptedAgent({ echo: true }), quiet: scriptedAgent() }
+  const behaviours = new Proxy(scripted, { get: (target, id) => (typeof id === 'string' && Object.hasOwn(target, id) ? target[id] : ready) })
+  const providers = { store: new MemoryProviderStore(), agentModule: '/fuzz/provider-agent.js', agentEnv: () => ({}) }
+  const t = await startHub([agentSpec('a'), agentSpec('quiet')], behaviours, { logger, providers })
   const healthy = t.connect()
   const fuzzer = t.connect()
   // The healthy host owns a session on `quiet` for the whole run.
@@ -83,6 +89,16 @@ function checkReply(reply: unknown, expected: Expected): void {
     if (!known) expect(r.error?.code).toBe(ErrorCode.UnknownAgent)
     if ('result' in r && typeof p.session_id === 'string') expect((r.result as { session_id: string }).session_id).toBe(p.session_id)
   }
+  // §12: the hub's own agents are not providers; any other id is one.
+  const agentsId = (KNOWN_AGENTS as readonly string[]).includes(p.id as string)
+  if (expected.method === 'providers.save') {
+    if (agentsId) expect(r.error?.message).toContain(`'id'`)
+    else expect(r.result).toMatchObject({ id: p.id, has_api_key: expect.any(Boolean) })
+  }
+  if (expected.method === 'providers.delete') {
+    if (agentsId) expect(r.error?.code).toBe(ErrorCode.UnknownProvider)
+    else expect('result' in r, `providers.delete answered ${JSON.stringify(r)}`).toBe(true)
+  }
 }
 
 /** After the storm: nothing leaked, nothing crossed hosts, the healthy host still works. */
@@ -123,6 +139,11 @@ async function checkAftermath(t: Fuzz, before: ReturnType<typeof snapshotPrototy
   expect(t.healthy.terminalsOf(session_id).map((e) => e.kind)).toEqual(['done'])
   expect(t.hub.stats().sessions_active).toBe(0)
   expect([...t.hub.router.sessions.values()].flatMap((s) => [...s.pendingApprovals])).toEqual([])
+  // Every provider the storm left saved runs as an agent under its id, none under the hub's own agents' (§12).
+  const { providers } = await t.healthy.client.call('providers.list', {})
+  const agentIds = t.hub.supervisor.list().map((agent) => agent.id)
+  for (const provider of providers) expect(agentIds).toContain(provider.id)
+  expect(providers.map((provider) => provider.id)).not.toContain('a')
   await t.hub.shutdown()
 }
 

@@ -9,7 +9,7 @@ import { ErrorCode } from '../../src/protocol/errors.js'
 import { describeIssues } from '../../src/protocol/jsonrpc.js'
 import { ProviderMethods, type ProviderSaveParams } from '../../src/protocol/providers.js'
 import { headlessProviderStore } from '../../src/platform/node/provider-file-store.js'
-import { scriptedAgent, settle } from '../support/fake-launcher.js'
+import { scriptedAgent, settle, type AgentBehaviour } from '../support/fake-launcher.js'
 import { rpcError, startHub } from '../support/hub-fixture.js'
 import { assertKeyNowhere, recordingLogger } from '../support/key-secrecy.js'
 import { agentSpec } from '../support/spec.js'
@@ -32,11 +32,17 @@ function saved(params: ProviderSaveParams): SavedProvider {
   return { default_model: null, system_prompt: null, temperature: null, max_tokens: null, ...rest }
 }
 
+/** A provider agent as the hub sees one: it says it is ready (its spec has `ready_signal`, §6), then takes chats. */
+const providerAgent: AgentBehaviour = (agent) => {
+  scriptedAgent()(agent)
+  agent.send({ jsonrpc: '2.0', method: 'agent.ready', params: {} })
+}
+
 async function setup(options: { store?: ProviderSettingsStore; restore?: boolean } = {}) {
   const { logger, lines } = recordingLogger()
   const t = await startHub(
     [agentSpec('echo'), agentSpec('from-manifest')],
-    { echo: scriptedAgent(), 'from-manifest': scriptedAgent(), cloud: scriptedAgent(), local: scriptedAgent() },
+    { echo: scriptedAgent(), 'from-manifest': scriptedAgent(), cloud: providerAgent, local: providerAgent },
     { logger },
   )
   const store = options.store ?? new MemoryProviderStore()
@@ -75,6 +81,7 @@ describe('providers.save', () => {
 
     const process = t.launcher.latest('cloud')
     expect(process.spec.module).toBe(MODULE)
+    expect(t.hub.supervisor.get('cloud')?.spec.ready_signal).toBe(true)
     expect(process.spec.env.CARHOST_PROVIDER_API_KEY).toBe(KEY)
     expect(JSON.parse(process.spec.env.CARHOST_PROVIDER!)).toEqual({
       kind: 'openai',

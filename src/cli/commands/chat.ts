@@ -4,13 +4,18 @@ import type { HostChatEvent } from '../../protocol/chat-events.js'
 import type { HubConnection } from '../hub-connection.js'
 import type { CliIO } from '../io.js'
 import { ExitCode } from '../exit-codes.js'
-import { LineReader, dimmer, printable } from '../terminal.js'
+import { LineReader, dimmer, formatParams, printable } from '../terminal.js'
 
 export interface ChatOptions {
   agentId: string
   prompt: string
   /** How tool approvals are answered: asked on stdin, or always yes / no. */
   approvals: 'ask' | 'yes' | 'no'
+  /** The prompt came from stdin, so no approval can be asked there. */
+  promptFromStdin: boolean
+  /** A recorded turn of this conversation (§11); none: an ephemeral chat. */
+  conversationId: string | undefined
+  model: string | undefined
 }
 
 /** How long Ctrl-C waits for the hub to confirm the cancel before exiting anyway. */
@@ -116,7 +121,10 @@ export function chatCommand(connection: HubConnection, options: ChatOptions, io:
       if (finished) return
       const question = `allow ${printable(tool)}${formatParams(params)}? [y/N] `
       let decision: boolean
-      if (options.approvals === 'ask') {
+      if (options.approvals === 'ask' && options.promptFromStdin) {
+        decision = false
+        note(question + 'no (stdin held the prompt, so nothing can be asked there: use --yes to allow tools)')
+      } else if (options.approvals === 'ask') {
         breakLineOnTerminal()
         const answer = await reader.ask(question)
         decision = answer !== null && /^\s*y(es)?\s*$/i.test(answer)
@@ -156,7 +164,13 @@ export function chatCommand(connection: HubConnection, options: ChatOptions, io:
     }
 
     connection.client
-      .call('agents.chat', { agent_id: options.agentId, prompt: options.prompt, session_id: sessionId })
+      .call('agents.chat', {
+        agent_id: options.agentId,
+        prompt: options.prompt,
+        session_id: sessionId,
+        ...(options.conversationId === undefined ? {} : { conversation_id: options.conversationId }),
+        ...(options.model === undefined ? {} : { model: options.model }),
+      })
       .catch((error: unknown) => {
         if (finished) return
         const detail = error instanceof RpcError ? `${error.message} (${error.code})` : String(error)
@@ -164,15 +178,4 @@ export function chatCommand(connection: HubConnection, options: ChatOptions, io:
         finish(ExitCode.Failed)
       })
   })
-}
-
-function formatParams(params: unknown): string {
-  if (params === undefined) return ''
-  let text: string
-  try {
-    text = JSON.stringify(params)
-  } catch {
-    return ''
-  }
-  return ' ' + printable(text.length > 200 ? text.slice(0, 199) + '…' : text)
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import type { Browser, BrowserContext } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest'
 import { launchChromium } from './browser.js'
-import { startHeadlessHub, type HeadlessHub } from './hub-process.js'
+import { startHeadlessHub, type HeadlessHub, type HubStartOptions } from './hub-process.js'
 import { SCREENSHOT_DIR } from './ui.js'
 import { WsHost } from './ws-host.js'
 
@@ -22,7 +22,7 @@ export interface E2eEnvironment {
  * stopped in afterAll: browser first, then the hub with SIGINT), and a fresh
  * browser context per test. `env` goes to the hub and so to its agents.
  */
-export function useE2e(env: Record<string, string>): E2eEnvironment {
+export function useE2e(env: Record<string, string>, options: HubStartOptions = {}): E2eEnvironment {
   let hub: HeadlessHub | undefined
   let observer: WsHost | undefined
   let browser: Browser | undefined
@@ -31,7 +31,7 @@ export function useE2e(env: Record<string, string>): E2eEnvironment {
   beforeAll(async () => {
     // The browser first: without Chromium the file fails at once with what to install.
     browser = await launchChromium()
-    hub = await startHeadlessHub(env)
+    hub = await startHeadlessHub(env, options)
     observer = await WsHost.connect(hub.wsUrl, hub.token)
   })
 

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 
@@ -36,16 +36,22 @@ export interface HeadlessHub {
   stop(): Promise<HubExit>
 }
 
+export interface HubStartOptions {
+  /** Files written into the fresh data directory before the hub starts (e.g. `mcp.json`), by name. */
+  files?: Record<string, string>
+}
+
 /**
  * Starts the hub on a free port with a fresh data directory and resolves once it
  * printed its ready line. `env` is added to this process's environment; the hub
  * passes its environment on to its agents.
  */
-export async function startHeadlessHub(env: Record<string, string> = {}): Promise<HeadlessHub> {
+export async function startHeadlessHub(env: Record<string, string> = {}, options: HubStartOptions = {}): Promise<HeadlessHub> {
   if (!existsSync(HEADLESS_JS)) {
     throw new Error(`${HEADLESS_JS} is missing: build first (npx electron-vite build; npm test does it)`)
   }
   const dataDir = await mkdtemp(join(tmpdir(), 'carhost-e2e-'))
+  for (const [name, text] of Object.entries(options.files ?? {})) await writeFile(join(dataDir, name), text)
   const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env }
   delete childEnv.CARHOST_TOKEN
   delete childEnv.NODE_OPTIONS

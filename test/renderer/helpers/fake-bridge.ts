@@ -2,6 +2,7 @@ import type { CarhostBridge, HubNotification } from '../../../src/protocol/bridg
 import { ErrorCode, RpcError } from '../../../src/protocol/errors.js'
 import type { AgentInfo } from '../../../src/protocol/agent-info.js'
 import { FakeConversationHub, type FakeHost } from './fake-conversations.js'
+import { FakeProviders } from './fake-providers.js'
 
 export { FakeConversationHub } from './fake-conversations.js'
 
@@ -32,15 +33,21 @@ export class FakeBridge implements CarhostBridge, FakeHost {
   readonly calls: RecordedCall[] = []
   private readonly listeners = new Set<(n: HubNotification) => void>()
   readonly handlers: Record<string, Handler>
+  /** §12 `providers.*` in memory; its saves and deletes (un)register agents in `agents`. */
+  readonly providers: FakeProviders
 
   constructor(
-    agents: AgentInfo[] = [agent('echo', 'Echo')],
+    readonly agents: AgentInfo[] = [agent('echo', 'Echo')],
     handlers: Record<string, Handler> = {},
     readonly hub: FakeConversationHub = new FakeConversationHub(),
   ) {
     hub.hosts.add(this)
     const conversations: Record<string, Handler> = {}
     for (const method of CONVERSATION_METHODS) conversations[method] = (params) => hub.handle(method, params)
+    this.providers = new FakeProviders(this)
+    for (const method of ['providers.list', 'providers.save', 'providers.delete']) {
+      conversations[method] = (params) => this.providers.handle(method, params)
+    }
     this.handlers = {
       'host.subscribe': () => ({ client_id: 'host-1', agents, event_sequence: hub.sequence }),
       'agents.list': () => ({ agents }),

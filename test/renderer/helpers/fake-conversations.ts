@@ -93,6 +93,7 @@ export class FakeConversationHub {
     record ??= this.create(id, params.prompt, params.agent_id)
     record.messages.push(this.message(id, 'user', params.agent_id, sessionId, params.prompt, [{ type: 'text', text: params.prompt }], 'done'))
     const reply = this.message(id, 'assistant', params.agent_id, sessionId, '', [], 'streaming')
+    if (params.model !== undefined) reply.model = params.model
     record.messages.push(reply)
     this.sessions.set(sessionId, { conversationId: id, owner, message: reply })
     this.touch(record, true)
@@ -144,6 +145,7 @@ export class FakeConversationHub {
       case 'done':
         message.state = params.finish_reason === 'cancelled' ? 'cancelled' : 'done'
         message.finish_reason = String(params.finish_reason)
+        if (isUsage(params.usage)) message.usage = { input_tokens: params.usage.input_tokens, output_tokens: params.usage.output_tokens }
         if (message.text === '' && typeof params.text === 'string') {
           message.text = params.text
           message.parts.push({ type: 'text', text: params.text })
@@ -285,4 +287,9 @@ function encodeCursor(c: Conversation): string {
 function decodeCursor(cursor: string): Conversation {
   const [updated_at, conversation_id] = z.tuple([z.string(), z.string()]).parse(JSON.parse(cursor))
   return { conversation_id, updated_at, title: '', agent_id: '', created_at: '', message_count: 0, busy: false }
+}
+
+function isUsage(value: unknown): value is { input_tokens: number; output_tokens: number } {
+  const usage = value as { input_tokens?: unknown; output_tokens?: unknown } | null | undefined
+  return typeof usage?.input_tokens === 'number' && typeof usage.output_tokens === 'number'
 }

@@ -224,9 +224,12 @@ export class BrowserWindow extends EventEmitter {
 
 // ---------------------------------------------------------------- utilityProcess
 
-/** When true, forked processes spawn on their own and exit when killed. */
+/**
+ * `auto`: forked processes spawn on their own and exit when killed. `ready`: once
+ * spawned, a process whose module is in it announces `agent.ready` (§6).
+ */
 // Pids no system hands out: a stop lists and signals real descendants of the pid it is given.
-export const utilityBehaviour = { auto: false, nextPid: 2_000_000_001 }
+export const utilityBehaviour = { auto: false, nextPid: 2_000_000_001, ready: new Set<string>() }
 
 export class FakeUtilityProcess extends EventEmitter {
   pid: number | undefined = undefined
@@ -247,6 +250,7 @@ export class FakeUtilityProcess extends EventEmitter {
   spawn(pid: number): void {
     this.pid = pid
     this.emit('spawn')
+    if (utilityBehaviour.ready.has(this.modulePath)) queueMicrotask(() => this.send({ jsonrpc: '2.0', method: 'agent.ready', params: {} }))
   }
 
   send(message: unknown): void {
@@ -395,6 +399,7 @@ export function resetFakeElectron(): void {
   createdWindows.length = 0
   forked.length = 0
   utilityBehaviour.auto = false
+  utilityBehaviour.ready.clear()
   app.removeAllListeners()
   app.paths.clear()
   app.paths.set('userData', '/tmp/carhost-test-user-data')

@@ -150,7 +150,7 @@ describe('application menu', () => {
   it('File > New Window is CmdOrCtrl+N and opens a window', () => {
     const newWindow = vi.fn()
     for (const platform of ['linux', 'win32', 'darwin'] as const) {
-      const template = appMenuTemplate({ newWindow }, platform, false)
+      const template = appMenuTemplate({ newWindow, showSettings: vi.fn() }, platform, false)
       const file = template.find((item) => item.label === 'File')!
       const item = (file.submenu as Array<{ id?: string; accelerator?: string; click?: () => void }>).find((i) => i.id === 'new-window')!
       expect(item.accelerator).toBe('CmdOrCtrl+N')
@@ -159,9 +159,19 @@ describe('application menu', () => {
     expect(newWindow).toHaveBeenCalledTimes(3)
   })
 
+  it('File > Settings… is CmdOrCtrl+, and asks for the settings view', () => {
+    const showSettings = vi.fn()
+    const template = appMenuTemplate({ newWindow: vi.fn(), showSettings }, 'linux', false)
+    const file = template.find((item) => item.label === 'File')!
+    const item = (file.submenu as Array<{ id?: string; accelerator?: string; click?: () => void }>).find((i) => i.id === 'settings')!
+    expect(item.accelerator).toBe('CmdOrCtrl+,')
+    item.click!()
+    expect(showSettings).toHaveBeenCalledTimes(1)
+  })
+
   it('offers developer tools only in development', () => {
     const roles = (isDev: boolean) =>
-      JSON.stringify(appMenuTemplate({ newWindow() {} }, 'linux', isDev), (_k, v) => (typeof v === 'function' ? undefined : v))
+      JSON.stringify(appMenuTemplate({ newWindow() {}, showSettings() {} }, 'linux', isDev), (_k, v) => (typeof v === 'function' ? undefined : v))
     expect(roles(true)).toContain('toggleDevTools')
     expect(roles(false)).not.toContain('toggleDevTools')
   })

@@ -88,6 +88,17 @@ describe('preload (src/preload/index.ts)', () => {
     expect(b[1]).toEqual({ method: 'agents.chat.event', params: { session_id: 's', kind: 'token', delta: 'x' } })
   })
 
+  it("turns the main process's Settings… into the page's app.showSettings, without acknowledging it to the hub", async () => {
+    const main = connect()
+    const seen: HubNotification[] = []
+    carhost.onNotification((n) => seen.push(n))
+    electron.ipcRenderer.deliver('carhost:show-settings', [])
+    expect(seen).toEqual([{ method: 'app.showSettings', params: {} }])
+    main.post({ jsonrpc: '2.0', method: 'host.event', params: { sequence: 1 } })
+    await vi.waitFor(() => expect(main.acks().reduce((sum, n) => sum + n, 0)).toBe(1))
+    expect(seen).toHaveLength(2)
+  })
+
   it('acknowledges every consumed message with batched host.ack, not one per message', async () => {
     const main = connect()
     const seen: HubNotification[] = []

@@ -90,6 +90,14 @@ export class AgentStore {
         this.upsert(payload.data.agent)
         break
       }
+      case 'agent.updated': {
+        // §6: the payload is the whole Agent, with the models it announced.
+        const payload = AgentInfoSchema.safeParse(event.payload)
+        if (!payload.success || payload.data.id !== id) return this.stale(sequence)
+        this.state = { ...this.state, sequence }
+        this.upsert(payload.data)
+        break
+      }
       case 'agent.unregistered':
         this.set({ ...this.state, agents: this.state.agents.filter((a) => a.id !== id), sequence })
         break

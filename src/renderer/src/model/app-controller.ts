@@ -1,4 +1,4 @@
-import type { CarhostBridge, HubNotification } from '../../../protocol/bridge.js'
+import { BridgeNotification, type CarhostBridge, type HubNotification } from '../../../protocol/bridge.js'
 import { HostChatEventSchema } from '../../../protocol/chat-events.js'
 import { ErrorCode, RpcError } from '../../../protocol/errors.js'
 import { HostNotification } from '../../../protocol/host-api.js'
@@ -9,9 +9,11 @@ import { AgentStore } from './agent-store.js'
 import { ChatStore, type ChatFailure, type ChatStoreOptions } from './chat-store.js'
 import { ConversationClient, type YieldFn } from './conversation-client.js'
 import { ConversationListStore } from './conversation-list.js'
-import { conversationMarkdown, exportFileName } from './conversation-markdown.js'
+import { conversationMarkdown, exportFileName } from '../../../protocol/conversation-markdown.js'
 import { ConversationSync, errorMessage } from './conversation-sync.js'
 import { randomId } from './ids.js'
+import { ModelChoice, localMemory, type ModelMemory } from './model-choice.js'
+import { ProviderStore } from './provider-store.js'
 import { ValueStore } from './value-store.js'
 
 export type ConnectionStatus = 'connecting' | 'ready' | 'reconnecting' | 'closed' | 'failed'
@@ -41,7 +43,12 @@ export interface AppControllerOptions {
   onDidClose?: (listener: (error: RpcError) => void) => () => void
   /** A new link after a drop (windows only): the controller subscribes again. */
   onDidReconnect?: (listener: () => void) => () => void
+  /** Where the model picked per conversation is kept; default the page's localStorage. */
+  modelMemory?: ModelMemory | null
 }
+
+/** What the window's main area shows. */
+export type AppView = 'chat' | 'settings'
 
 /** What `send` made of a prompt the hub never saw. */
 export type SendRefusal = 'empty' | 'too_long' | 'no_agent' | 'busy' | 'disconnected'
@@ -67,6 +74,9 @@ export class AppController {
   readonly sync: ConversationSync
   readonly connection = new ValueStore<ConnectionState>({ status: 'connecting' })
   readonly focus = new ValueStore<MessageFocus | null>(null)
+  readonly view = new ValueStore<AppView>('chat')
+  readonly providers: ProviderStore
+  readonly models: ModelChoice
   readonly client: HostClient
   readonly conversationClient: ConversationClient
   private readonly newId: (prefix: string) => string
@@ -87,13 +97,15 @@ export class AppController {
     this.agents = options.agents ?? new AgentStore()
     this.client = new HostClient((method, params) => bridge.request(method, params))
     this.reconnects = options.onDidReconnect !== undefined
+    this.providers = new ProviderStore((method, params) => bridge.request(method, params))
+    this.models = new ModelChoice(options.modelMemory === undefined ? localMemory() : options.modelMemory)
     this.conversationClient = new ConversationClient((method, params) => bridge.request(method, params), options.yieldTask)
     this.sync = new ConversationSync(this.conversationClient, this.chat, this.conversations, (id) => this.dropConversation(id))
     if (options.onDidClose) this.cleanups.push(options.onDidClose((error) => this.lost(error)))
     if (options.onDidReconnect) {
       this.cleanups.push(
         options.onDidReconnect(() => {
-          void this.subscribe().then((ok) => (ok ? this.sync.loadFirstPage() : undefined))
+          void this.subscribe().then((ok) => (ok ? Promise.all([this.sync.loadFirstPage(), this.providers.load()]) : undefined))
         }),
       )
     }
@@ -111,7 +123,7 @@ export class AppController {
     }
     if (!(await this.subscribe())) return
     const reopening = remembered && this.chat.conversation(remembered)?.load === 'loading' ? this.reopen(remembered) : undefined
-    await Promise.all([this.sync.loadFirstPage(), reopening])
+    await Promise.all([this.sync.loadFirstPage(), this.providers.load(), reopening])
   }
 
   /** `host.subscribe` on the current link: at start, and again on each new link (a new host, PROTOCOL.md §7). */
@@ -279,7 +291,8 @@ export class AppController {
     const agentId = this.agentFor(conversationId)
     if (!agentId) return 'no_agent'
     const sessionId = this.newId('chat')
-    this.chat.beginTurn(conversationId, { sessionId, agentId, prompt })
+    const model = this.models.modelFor(conversationId, this.agents.agent(agentId))
+    this.chat.beginTurn(conversationId, { sessionId, agentId, prompt, ...(model !== undefined && { model }) })
     try {
       await this.client.call('agents.chat', {
         agent_id: agentId,
@@ -287,6 +300,7 @@ export class AppController {
         session_id: sessionId,
         conversation_id: conversationId,
         stream: true,
+        ...(model !== undefined && { model }),
       })
       // Stop pressed before the hub had the session: ask again now that it does.
       if (this.chat.liveMessage(sessionId)?.cancelling) void this.cancelSession(sessionId)
@@ -337,8 +351,13 @@ export class AppController {
   private receive(notification: HubNotification): void {
     if (notification.method === HostNotification.chatEvent) {
       const parsed = HostChatEventSchema.safeParse(notification.params)
-      if (parsed.success) this.chat.enqueue(parsed.data)
-      else console.warn('carhost: dropped a malformed agents.chat.event')
+      if (parsed.success) {
+        this.chat.enqueue(parsed.data)
+        this.providers.observeChat(parsed.data)
+      } else console.warn('carhost: dropped a malformed agents.chat.event')
+    } else if (notification.method === BridgeNotification.showSettings) {
+      // From the app menu, through the preload: not the hub's.
+      this.view.set('settings')
     } else if (notification.method === HostNotification.hostEvent) {
       const parsed = HostEventSchema.safeParse(notification.params)
       if (!parsed.success) {
@@ -347,6 +366,7 @@ export class AppController {
       }
       const event = parsed.data
       const resync = this.agents.apply(event) === 'resync'
+      this.providers.observe(event)
       if (event.kind.startsWith('conversation.') && !this.sync.apply(event.kind, event.payload)) {
         console.warn(`carhost: dropped a malformed ${event.kind} event`)
       }

@@ -1,3 +1,5 @@
+import type { Usage } from '../../../protocol/conversations.js'
+
 /**
  * A message as one window shows it: built from the chat events it streams
  * (ChatStore) or from the hub's stored copy (stored-messages.ts).
@@ -76,8 +78,6 @@ export interface AssistantMessage {
   readonly messageId?: string
   readonly sessionId: string
   readonly agentId: string
-  /** The model that wrote it, when the agent said (§11 `Message.model`). */
-  readonly model?: string
   readonly state: MessageState
   readonly parts: readonly AssistantPart[]
   /** The latest `status` event, shown while streaming. */
@@ -86,6 +86,10 @@ export interface AssistantMessage {
   readonly cancelling: boolean
   readonly finishReason?: string
   readonly failure?: ChatFailure
+  /** The model the turn asked for (§3 `model`), or the one the hub recorded (§11 `Message.model`). */
+  readonly model?: string
+  /** `done`'s usage (§5), summed over the turn's requests (§12). */
+  readonly usage?: Usage
 }
 
 export type ChatMessage = UserMessage | AssistantMessage

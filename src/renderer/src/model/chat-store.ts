@@ -229,6 +229,7 @@ export class ChatStore {
           appendText(draft, event.text, () => this.nextPartId++)
         }
         message.finishReason = event.finish_reason
+        if (event.usage !== undefined) message.usage = event.usage
         end(draft, event.finish_reason === 'cancelled' ? 'cancelled' : 'done')
         break
       case 'error': {
@@ -327,7 +328,7 @@ export class ChatStore {
   }
 
   /** Adds the user's prompt and an empty streaming reply bound to `sessionId`. */
-  beginTurn(conversationId: string, turn: { sessionId: string; agentId: string; prompt: string }): void {
+  beginTurn(conversationId: string, turn: { sessionId: string; agentId: string; prompt: string; model?: string }): void {
     this.flush()
     const conversation = this.conversation(conversationId)
     if (!conversation) throw new Error(`no conversation '${conversationId}'`)
@@ -341,6 +342,7 @@ export class ChatStore {
       state: 'streaming',
       parts: [],
       cancelling: false,
+      ...(turn.model !== undefined && { model: turn.model }),
     }
     this.sessions.set(turn.sessionId, { conversationId, messageIndex: conversation.messages.length + 1 })
     this.updateConversation(conversationId, (c) => ({

@@ -58,11 +58,12 @@ function convert(message: Message, key: string): ChatMessage {
     messageId: message.message_id,
     sessionId: message.session_id,
     agentId: message.agent_id,
-    ...(message.model !== undefined && { model: message.model }),
     state: message.state,
     parts: message.parts.map((part, index) => convertPart(part, index, live)),
     cancelling: false,
     ...(message.finish_reason !== undefined && { finishReason: message.finish_reason }),
+    ...(message.model !== undefined && { model: message.model }),
+    ...(message.usage !== undefined && { usage: message.usage }),
     ...(message.state === 'error' && { failure: storedFailure(message.error) }),
   }
   return assistant
@@ -113,10 +114,12 @@ function sameMessage(a: ChatMessage, b: ChatMessage): boolean {
   return (
     a.messageId === b.messageId &&
     a.agentId === b.agentId &&
-    a.model === b.model &&
     a.state === b.state &&
     a.finishReason === b.finishReason &&
     a.failure?.message === b.failure?.message &&
+    a.model === b.model &&
+    a.usage?.input_tokens === b.usage?.input_tokens &&
+    a.usage?.output_tokens === b.usage?.output_tokens &&
     a.parts.length === b.parts.length &&
     a.parts.every((part, i) => samePart(part, b.parts[i]!))
   )

@@ -2,13 +2,16 @@ import { useEffect, useRef, useState } from 'react'
 import type { AppController } from '../model/app-controller.js'
 import { ChatView } from './ChatView.js'
 import { ControllerContext, EnvironmentContext, useChatState, useConnection, useEnvironment, type UiEnvironment } from './controller-context.js'
+import { useView } from './provider-hooks.js'
+import { SettingsView } from './SettingsView.js'
 import { Sidebar } from './Sidebar.js'
 
 /**
  * App
  * ├─ ConnectionBanner
  * ├─ Sidebar: New chat, New window, Search, ConversationList (the hub's) + AgentList
- * └─ ChatView: MessageList (virtualised MessageViews: Markdown, ToolCallRow, ApprovalCard) + Composer
+ * └─ ChatView: MessageList (virtualised MessageViews: Markdown, ToolCallRow, ApprovalCard, UsageLine) + ModelPicker + Composer
+ *    or SettingsView: providers (ProviderForm), MCP tools seen
  */
 export function App({ controller, environment }: { controller: AppController; environment: UiEnvironment }) {
   return (
@@ -40,6 +43,7 @@ function Shell() {
     window.addEventListener('keydown', onKeyDown)
     return () => window.removeEventListener('keydown', onKeyDown)
   }, [sidebarOpen])
+  const view = useView()
   // A refused token leaves nothing to show: one message, and what to do.
   if (connection.refused) return <AccessRefused />
   return (
@@ -58,7 +62,7 @@ function Shell() {
           <span className="menu-icon" aria-hidden="true" /> {sidebarOpen ? 'Close' : 'Chats'}
         </button>
         <Sidebar active={active} />
-        {active ? <ChatView key={active.id} conversation={active} drafts={drafts} /> : <main className="chat chat--none" />}
+        {view === 'settings' ? <SettingsView /> : active ? <ChatView key={active.id} conversation={active} drafts={drafts} /> : <main className="chat chat--none" />}
       </div>
     </div>
   )

@@ -5,7 +5,10 @@ import { Announcer } from './Announcer.js'
 import { statusLabel } from './AgentList.js'
 import { Composer } from './Composer.js'
 import { useAgentsState, useConnection, useController, useConversationList, useEnvironment } from './controller-context.js'
+import { FirstStart } from './FirstStart.js'
 import { MessageList } from './MessageList.js'
+import { ModelPicker } from './ModelPicker.js'
+import { useProviders } from './provider-hooks.js'
 import { saveFile } from './save-file.js'
 import { plainTitle } from './plain-title.js'
 
@@ -26,6 +29,7 @@ export function ChatView({ conversation, drafts }: { conversation: Conversation;
   // Each reply is labelled with the agent that wrote it, whatever the conversation talks to now.
   const nameOf = useCallback((id: string) => agents.find((a) => a.id === id)?.name ?? id, [agents])
   const [problem, setProblem] = useState<string | undefined>()
+  const providers = useProviders()
 
   // Esc stops the reply in flight, wherever the focus is.
   useEffect(() => {
@@ -68,6 +72,8 @@ export function ChatView({ conversation, drafts }: { conversation: Conversation;
           Try again
         </button>
       </div>
+    ) : providers.loaded && providers.providers.length === 0 ? (
+      <FirstStart />
     ) : (
       <div className="chat__empty">
         <div className="chat__empty-title">{agent ? `Chat with ${agent.name}` : 'No agent yet'}</div>
@@ -105,6 +111,7 @@ export function ChatView({ conversation, drafts }: { conversation: Conversation;
       )}
       <MessageList conversationId={conversation.id} messages={conversation.messages} agentName={nameOf} empty={empty} />
       <Announcer messages={conversation.messages} agentName={nameOf} />
+      <ModelPicker conversationId={conversation.id} agent={agent} disabled={ours} />
       <Composer
         key={conversation.id}
         initialText={drafts.get(conversation.id) ?? ''}

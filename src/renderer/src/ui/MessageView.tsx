@@ -7,6 +7,7 @@ import { describeFailure } from './failure-text.js'
 import { Markdown } from './Markdown.js'
 import { shownParts } from './reply-parts.js'
 import { ToolCallRow } from './ToolCallRow.js'
+import { UsageLine } from './UsageLine.js'
 
 const QUIET_FINISH = new Set(['stop', 'end_turn', 'done', 'complete', 'completed', 'cancelled'])
 
@@ -180,6 +181,7 @@ function AssistantView({ message, agentName, conversationId, isLastAnswer }: Mes
         {message.state === 'done' && message.finishReason && !QUIET_FINISH.has(message.finishReason) && (
           <div className="message__note">Finished: {message.finishReason}</div>
         )}
+        <UsageLine message={message} />
         {failure && (
           <div className="message__error" role="alert" data-reason={message.failure?.reason}>
             <strong>{failure.title}</strong>

@@ -2,6 +2,7 @@ import type { Conversation } from '../model/chat-store.js'
 import { AgentList } from './AgentList.js'
 import { useController, useEnvironment, useSearch } from './controller-context.js'
 import { ConversationList } from './ConversationList.js'
+import { useView } from './provider-hooks.js'
 import { SearchBox, SearchResults } from './Search.js'
 
 /** "New chat", "New window", search, the hub's conversations, and the agents. */
@@ -9,6 +10,7 @@ export function Sidebar({ active }: { active: Conversation | undefined }) {
   const controller = useController()
   const environment = useEnvironment()
   const search = useSearch()
+  const view = useView()
   const selectedAgent = active ? (active.agentId ?? controller.agentFor(active.id)) : null
 
   const selectAgent = (agentId: string) => {
@@ -37,6 +39,15 @@ export function Sidebar({ active }: { active: Conversation | undefined }) {
       <SearchBox />
       {search.query.trim() ? <SearchResults /> : <ConversationList active={active} />}
       <AgentList selectedId={selectedAgent} onSelect={selectAgent} />
+      <button
+        type="button"
+        className="button button--ghost sidebar__settings"
+        data-testid="open-settings"
+        aria-current={view === 'settings' ? 'page' : undefined}
+        onClick={() => controller.view.set(view === 'settings' ? 'chat' : 'settings')}
+      >
+        Settings
+      </button>
     </aside>
   )
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { Conversation, Message } from '../../src/protocol/conversations.js'
-import { conversationMarkdown, exportFileName } from '../../src/renderer/src/model/conversation-markdown.js'
+import { conversationMarkdown, exportFileName } from '../../src/protocol/conversation-markdown.js'
 
 const conversation: Conversation = {
   conversation_id: 'conv-1',
@@ -22,6 +22,8 @@ describe('Markdown export', () => {
         ...base,
         message_id: 'm2',
         role: 'assistant',
+        created_at: '2026-01-01T00:00:02.000Z',
+        model: 'tiny-model',
         text: '2 + 2 = 4',
         state: 'interrupted',
         parts: [
@@ -33,8 +35,8 @@ describe('Markdown export', () => {
     ]
     const md = conversationMarkdown(conversation, messages)
     expect(md.startsWith('# Sums: 2 + 2?\n')).toBe(true)
-    expect(md).toContain('## You\n\ncalculate 2 + 2\n')
-    expect(md).toContain('## toolbox\n')
+    expect(md).toContain('## You · 2026-01-01T00:00:00.000Z\n\ncalculate 2 + 2\n')
+    expect(md).toContain('## toolbox (tiny-model) · 2026-01-01T00:00:02.000Z\n')
     expect(md).toContain('> Tool call `calculate`: done')
     expect(md).toContain('"expression": "2 + 2"')
     // The excerpt's own backticks cannot close its fence.

@@ -1,4 +1,4 @@
-import type { Conversation, Message, Part } from '../../../protocol/conversations.js'
+import type { Conversation, Message, Part } from './conversations.js'
 
 const STATE_NOTE: Partial<Record<Message['state'], string>> = {
   streaming: '_(still being written)_',
@@ -6,11 +6,15 @@ const STATE_NOTE: Partial<Record<Message['state'], string>> = {
   interrupted: '_(interrupted: the hub stopped before the reply was finished)_',
 }
 
-/** A conversation as a Markdown document: a heading per message, tool calls and approvals as they happened. */
+/**
+ * A conversation as a Markdown document: a heading per message naming who wrote it
+ * and when, tool calls and approvals as they happened. Shared by the window's
+ * export and `carhost export`.
+ */
 export function conversationMarkdown(conversation: Conversation, messages: readonly Message[]): string {
   const out: string[] = [`# ${oneLine(conversation.title) || 'Conversation'}`, '', `_${conversation.agent_id} · ${conversation.created_at}_`, '']
   for (const message of messages) {
-    out.push(`## ${message.role === 'user' ? 'You' : message.agent_id}`, '')
+    out.push(`## ${messageHeading(message)}`, '')
     if (message.role === 'user') out.push(message.text, '')
     else for (const part of message.parts) out.push(...partMarkdown(part))
     const note = STATE_NOTE[message.state]
@@ -18,6 +22,12 @@ export function conversationMarkdown(conversation: Conversation, messages: reado
     if (message.state === 'error') out.push(`_(error: ${oneLine(message.error?.message ?? 'unknown')})_`, '')
   }
   return `${out.join('\n').trimEnd()}\n`
+}
+
+/** `You · time`, or `agent (model) · time` for an answer. */
+function messageHeading(message: Message): string {
+  const who = message.role === 'user' ? 'You' : message.model ? `${message.agent_id} (${oneLine(message.model)})` : message.agent_id
+  return `${who} · ${message.created_at}`
 }
 
 /** A file name for the export: the title's letters and digits, and the id so two exports never collide. */
