@@ -181,6 +181,13 @@ describe('the window as people use it', () => {
     await screenshot(page, 'chat-dark')
     await page.emulateMedia({ colorScheme: 'light' })
 
+    // Settings.
+    await page.getByTestId('open-settings').click()
+    await page.getByTestId('settings').waitFor({ timeout: UI_TIMEOUT_MS })
+    await expectNoSeriousViolations(page, 'settings')
+    await screenshot(page, 'settings-light')
+    await page.getByTestId('settings-close').click()
+
     // Tool rows and an approval.
     await agentItem(page, 'toolbox', 'running').waitFor({ timeout: UI_TIMEOUT_MS })
     await agentItem(page, 'toolbox').getByRole('button', { name: /Toolbox/ }).click()
