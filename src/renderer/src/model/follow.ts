@@ -11,8 +11,7 @@ export interface ScrollMetrics {
  * Whether a message list follows its end (new text, a growing reply, a
  * shrinking view). Only the user stops it: scrolling up, by wheel, keys or
  * the scroll bar. Content growing or the view resizing never does, since they
- * only move the end away or clamp the position, never scroll up while away
- * from the end. Reaching the end, sending a prompt or "Jump to latest" resume it.
+ * only move the end away (no scroll event) or clamp the position at the end. Reaching the end, sending a prompt or "Jump to latest" resume it.
  */
 export class FollowState {
   private following = true
@@ -23,9 +22,10 @@ export class FollowState {
   }
 
   /**
-   * A scroll event of the list; returns whether following changed. `byUser`: the
-   * pointer is down on the list (dragging its scroll bar). Other moves up come from
-   * the virtualiser correcting estimated heights, and must not stop following.
+   * A scroll event of the list; returns whether following changed. `byUser`: not
+   * a move of the virtualiser's own (correcting estimated heights), which must not
+   * stop following; any other move up away from the end does (the scroll bar,
+   * keys inside a message, find in page, a screen reader, a script).
    */
   scrolled(metrics: ScrollMetrics, byUser: boolean): boolean {
     const before = this.following

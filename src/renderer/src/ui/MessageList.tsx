@@ -1,4 +1,4 @@
-import { useVirtualizer } from '@tanstack/react-virtual'
+import { elementScroll, useVirtualizer } from '@tanstack/react-virtual'
 import { useCallback, useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent, type ReactNode } from 'react'
 import type { ChatMessage } from '../model/chat-store.js'
 import { FollowState } from '../model/follow.js'
@@ -32,7 +32,8 @@ export function MessageList({ conversationId, messages, agentName, empty }: Mess
   const scroller = useRef<HTMLDivElement>(null)
   const follow = useRef(new FollowState()).current
   const [following, setFollowing] = useState(true)
-  const pointerDown = useRef(false)
+  /** The virtualiser moved the view itself (correcting estimated heights): the next scroll event is not the user's. */
+  const ownScroll = useRef(false)
   const [highlighted, setHighlighted] = useState<string | null>(null)
   const lastAnswer = findLastAssistant(messages)
   const lastPrompt = findLastUser(messages)?.id
@@ -43,6 +44,10 @@ export function MessageList({ conversationId, messages, agentName, empty }: Mess
     estimateSize: () => ESTIMATED_HEIGHT,
     overscan: OVERSCAN,
     getItemKey: (index) => messages[index]?.id ?? index,
+    scrollToFn: (offset, options, instance) => {
+      ownScroll.current = true
+      elementScroll(offset, options, instance)
+    },
   })
   const totalSize = virtualizer.getTotalSize()
 
@@ -125,7 +130,9 @@ export function MessageList({ conversationId, messages, agentName, empty }: Mess
         data-following={following}
         onScroll={(e) => {
           const el = e.currentTarget
-          if (follow.scrolled(el, pointerDown.current)) setFollowing(follow.isFollowing)
+          const byUser = !ownScroll.current
+          ownScroll.current = false
+          if (follow.scrolled(el, byUser)) setFollowing(follow.isFollowing)
         }}
         onWheel={(e) => {
           if (e.deltaY < 0) stopFollowing()
@@ -134,11 +141,6 @@ export function MessageList({ conversationId, messages, agentName, empty }: Mess
         onKeyDown={(e: KeyboardEvent) => {
           if (SCROLL_UP_KEYS.has(e.key) && e.target === e.currentTarget) stopFollowing()
         }}
-        onPointerDown={(e) => {
-          if (e.target === e.currentTarget) pointerDown.current = true
-        }}
-        onPointerUp={() => (pointerDown.current = false)}
-        onPointerCancel={() => (pointerDown.current = false)}
       >
         {messages.length === 0 ? (
           empty
