@@ -2,16 +2,18 @@
  * `npm run bench`: every scenario, one table, one JSON file under bench/results/.
  *
  *   node --expose-gc --import tsx bench/run.ts [--runs 5] [--only throughput,latency,window,isolation,scale,startup,conversations,ui]
- *   node --expose-gc --import tsx bench/run.ts --profile in-process|websocket[:4x8]   (CPU profile of the hub process)
+ *   node --expose-gc --import tsx bench/run.ts --profile in-process|websocket[:4x8][:recorded]   (CPU profile of the hub process)
  *
  * Every figure is the median of `--runs` runs after a warm-up; the raw baseline is
  * measured in the same iterations as the paths it is compared with.
  */
+import { mkdtempSync, rmSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { machineInfo, repoRoot } from './lib/env.js'
+import { openConversationStore } from '../src/platform/node/sqlite-conversation-store.js'
 import { HubRig } from './lib/hub-rig.js'
 import { profile } from './lib/profile.js'
 import { fmt } from './lib/stats.js'
@@ -107,12 +109,24 @@ function render(r: Results): string {
         row(t.shape.name, path, fmt(f.messagesPerSec), fmt(f.textBytesPerSec), fmt(f.merged), fmt(f.messagesRatio, 2), fmt(f.textBytesRatio, 2))
       }
     }
+    head('recorded throughput', 'path', 'ephemeral text B/s', 'recorded text B/s', 'recorded ÷ ephemeral', 'target')
+    for (const t of r.throughput) {
+      for (const [path, ratio] of Object.entries(t.recordedRatio)) {
+        const ephemeral = t.paths[path as keyof typeof t.paths]
+        const recorded = t.paths[`${path} recorded` as keyof typeof t.paths]
+        row(t.shape.name, path, fmt(ephemeral.textBytesPerSec), fmt(recorded.textBytesPerSec), fmt(ratio, 2), '≥ 0.8')
+      }
+    }
   }
   if (r.latency) {
     const c = r.latency.config
     head(`latency @ ${fmt(c.rate)}/s, ${c.sessions} sessions`, 'path', 'p50 ms', 'p99 ms', 'max ms', 'achieved/s', 'samples')
     for (const [path, f] of Object.entries(r.latency.paths)) {
       row('emit → receive', path, fmt(f.p50, 3), fmt(f.p99, 3), fmt(f.max, 2), fmt(f.achievedRate), fmt(f.samples))
+    }
+    head(`recorded latency @ ${fmt(c.rate)}/s, ${c.sessions} sessions`, 'path', 'ephemeral p99 ms', 'recorded p99 ms', 'recorded ÷ ephemeral', 'target')
+    for (const { ephemeral, recorded, p99Ratio } of r.latency.recorded) {
+      row('emit → receive', recorded, fmt(r.latency.paths[ephemeral].p99, 3), fmt(r.latency.paths[recorded].p99, 3), fmt(p99Ratio, 2), '≤ 1.2')
     }
   }
   if (r.window) {
@@ -167,6 +181,8 @@ function render(r: Results): string {
     row(`\`conversations.search\` (2 words, ${c.searchHits} results)`, fmt(c.searchMs, 2), '< 50')
     row('open the store (+ interrupt sweep), full', fmt(c.openMs, 2), '—')
     row('open the store, empty', fmt(c.openEmptyMs, 2), '—')
+    row('hub start → first `conversations.list` answered, full', fmt(c.hubStartMs, 2), '—')
+    row('hub start → first `conversations.list` answered, empty', fmt(c.hubStartEmptyMs, 2), '—')
     row('file size', `${fmt(c.fileMiB, 0)} MiB = ${fmt(c.miBPerMillionTokens, 2)} MiB per million tokens`, '—')
   }
   if (r.ui) {
@@ -181,20 +197,33 @@ function render(r: Results): string {
   return `${lines.join('\n')}\n`
 }
 
-/** One large flood through the hub, profiled in the hub process: `in-process` or `websocket`, optionally `:AGENTSxHOSTS`. */
+/**
+ * One large flood through the hub, profiled in the hub process: `in-process` or `websocket`,
+ * optionally `:AGENTSxHOSTS`, optionally `:recorded` (each stream a fresh conversation, §11,
+ * on a `conversations.db` in a temp dir).
+ */
 async function profileHub(arg: string): Promise<void> {
-  const [path, shape = '1x1'] = arg.split(':')
+  const [path, shape = '1x1', mode] = arg.split(':')
   const [agents, hosts] = shape.split('x').map(Number) as [number, number]
-  if ((path !== 'in-process' && path !== 'websocket') || !(agents >= 1) || !(hosts >= 1)) {
-    throw new Error('--profile in-process|websocket[:AGENTSxHOSTS]')
+  if ((path !== 'in-process' && path !== 'websocket') || !(agents >= 1) || !(hosts >= 1) || (mode !== undefined && mode !== 'recorded')) {
+    throw new Error('--profile in-process|websocket[:AGENTSxHOSTS][:recorded]')
   }
-  const rig = await HubRig.start(agents)
+  const recorded = mode === 'recorded'
+  const dataDir = mkdtempSync(join(tmpdir(), 'carhost-bench-profile-'))
+  const store = openConversationStore(dataDir)
+  const rig = await HubRig.start(agents, { conversations: store })
   const group = path === 'in-process' ? rig.inProcessHosts(hosts) : await rig.webSocketHosts(hosts)
   const total = 300_000
   const plans = (tag: string, count: number) =>
-    Array.from({ length: hosts }, (_, h) => ({ host: h, agent: h % agents, sessionId: `${tag}-${h}`, spec: { mode: 'flood' as const, count, delta: 'hello ' } }))
+    Array.from({ length: hosts }, (_, h) => ({
+      host: h,
+      agent: h % agents,
+      sessionId: `${tag}-${h}`,
+      spec: { mode: 'flood' as const, count, delta: 'hello ' },
+      ...(recorded ? { conversationId: `${tag}-${h}` } : {}),
+    }))
   await group.run(plans('warm', Math.ceil(50_000 / hosts)))
-  const file = join(tmpdir(), `carhost-hub-${path}-${shape}-${process.pid}.cpuprofile`)
+  const file = join(tmpdir(), `carhost-hub-${path}-${shape}${recorded ? '-recorded' : ''}-${process.pid}.cpuprofile`)
   let elapsed = 0
   const { top, areas } = await profile(async () => {
     const { outcomes } = await group.run(plans('profiled', Math.ceil(total / hosts)))
@@ -202,7 +231,9 @@ async function profileHub(arg: string): Promise<void> {
   }, file)
   await group.close()
   await rig.stop()
-  process.stdout.write(`hub process, ${path}, ${agents} agents → ${hosts} hosts, ${fmt(total)} tokens in ${fmt(elapsed)} ms (${fmt((total / elapsed) * 1000)}/s)\n`)
+  store.close()
+  rmSync(dataDir, { recursive: true, force: true })
+  process.stdout.write(`hub process, ${path}${recorded ? ' recorded' : ''}, ${agents} agents → ${hosts} hosts, ${fmt(total)} tokens in ${fmt(elapsed)} ms (${fmt((total / elapsed) * 1000)}/s)\n`)
   process.stdout.write('| self ms | % | function | where |\n| --- | --- | --- | --- |\n')
   for (const t of top) process.stdout.write(`| ${fmt(t.selfMs, 1)} | ${fmt(t.percent, 1)} | ${t.fn} | ${t.where} |\n`)
   process.stdout.write('\n| % self | area |\n| --- | --- |\n')

@@ -24,6 +24,8 @@ export interface DriverChat {
   keepText?: boolean
   /** Stop reading this host's socket as soon as the chat is accepted (a hung client). */
   pauseAfterAck?: boolean
+  /** A recorded turn (§11). */
+  conversation_id?: string
 }
 
 export interface DriverChatResult extends ChatResult {
@@ -79,7 +81,12 @@ async function runChats(chats: DriverChat[]): Promise<DriverChatResult[]> {
     chats.map(async (chat): Promise<DriverChatResult> => {
       const done = collector.expect(chat.session_id, { stamped: chat.stamped ?? false, keepText: chat.keepText ?? false })
       const host = hosts[chat.host]!
-      await request(host, 'agents.chat', { agent_id: chat.agent_id, prompt: chat.prompt, session_id: chat.session_id })
+      await request(host, 'agents.chat', {
+        agent_id: chat.agent_id,
+        prompt: chat.prompt,
+        session_id: chat.session_id,
+        ...(chat.conversation_id === undefined ? {} : { conversation_id: chat.conversation_id }),
+      })
       if (chat.pauseAfterAck) host.ws.pause()
       await done
       return { session_id: chat.session_id, ...collector.result(chat.session_id, startMs) }

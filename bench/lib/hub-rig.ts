@@ -27,6 +27,8 @@ export interface ChatPlan {
   keepText?: boolean
   /** The host stops reading right after the chat is accepted. */
   pauseAfterAck?: boolean
+  /** A recorded turn (§11): the conversation must not be busy (use one per concurrent session). */
+  conversationId?: string
 }
 
 export interface ChatOutcome extends ChatResult {
@@ -99,6 +101,7 @@ export class HubRig {
               agent_id: agentIds[plan.agent]!,
               prompt: JSON.stringify(plan.spec),
               session_id: plan.sessionId,
+              ...(plan.conversationId === undefined ? {} : { conversation_id: plan.conversationId }),
             })
             if (plan.pauseAfterAck) hosts[plan.host]!.pause()
             await done
@@ -155,6 +158,7 @@ export class HubRig {
               agent_id: agentIds[plan.agent]!,
               prompt: JSON.stringify(plan.spec),
               session_id: plan.sessionId,
+              ...(plan.conversationId === undefined ? {} : { conversation_id: plan.conversationId }),
             })
             await done
             return { sessionId: plan.sessionId, ...collector.result(plan.sessionId, startMs) }
@@ -197,6 +201,7 @@ export class HubRig {
           stamped: plan.spec.mode === 'paced',
           keepText: plan.keepText ?? false,
           pauseAfterAck: plan.pauseAfterAck ?? false,
+          ...(plan.conversationId === undefined ? {} : { conversation_id: plan.conversationId }),
         }))
         const reply = (await driver.call({ cmd: 'chats', chats })) as {
           ok: boolean

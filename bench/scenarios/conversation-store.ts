@@ -3,6 +3,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ManualClock } from '../../test/support/manual-clock.js'
 import { ConversationRecorder } from '../../src/hub/conversation-recorder.js'
+import { Hub } from '../../src/hub/hub.js'
+import { InProcessHost } from '../../src/platform/common/in-process-host.js'
+import { ChildProcessLauncher } from '../../src/platform/node/child-process-launcher.js'
 import type { MessageWrite } from '../../src/hub/conversation-store.js'
 import type { Message } from '../../src/protocol/conversations.js'
 import { SqliteConversationStore } from '../../src/platform/node/sqlite-conversation-store.js'
@@ -13,7 +16,9 @@ import { median } from '../lib/stats.js'
  * (one of them 2,000 messages long), written through the real store (triggers, FTS5) in
  * transactions of 20,000 messages. Then, medians of `runs`: `conversations.list` first
  * page, `conversations.get` of the 2,000-message conversation, `conversations.search`,
- * and opening the store (what the hub adds to its start) full vs empty.
+ * and opening the store (what the hub adds to its start) full vs empty; and the hub's
+ * start on each file: open the store, `new Hub`, `hub.start()`, an in-process host's
+ * first `conversations.list` answered.
  */
 export interface ConversationStoreConfig {
   conversations: number
@@ -38,6 +43,8 @@ export interface ConversationStoreResult {
   searchHits: number
   openMs: number
   openEmptyMs: number
+  hubStartMs: number
+  hubStartEmptyMs: number
   fileMiB: number
   tokens: number
   miBPerMillionTokens: number
@@ -130,6 +137,12 @@ export async function runConversationStore(
       openFull.push(timed(() => (s = open(path))))
       s!.close()
     }
+    const hubStartFull: number[] = []
+    const hubStartEmpty: number[] = []
+    for (let i = 0; i < runs + 1; i++) {
+      hubStartEmpty.push(await hubStart(emptyPath, 0))
+      hubStartFull.push(await hubStart(path, 50))
+    }
     const full = open(path)
     const recorder = new ConversationRecorder(full, new ManualClock())
     const list: number[] = []
@@ -157,6 +170,8 @@ export async function runConversationStore(
       searchHits: hits,
       openMs: med(openFull),
       openEmptyMs: med(openEmpty),
+      hubStartMs: med(hubStartFull),
+      hubStartEmptyMs: med(hubStartEmpty),
       fileMiB: fileBytes / 2 ** 20,
       tokens,
       miBPerMillionTokens: fileBytes / 2 ** 20 / (tokens / 1e6),
@@ -164,4 +179,23 @@ export async function runConversationStore(
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
+}
+
+/** `new Hub` on the store file through the first `conversations.list` answered to a host (ms). */
+async function hubStart(file: string, expected: number): Promise<number> {
+  const launcher = new ChildProcessLauncher({})
+  const t0 = performance.now()
+  const store = SqliteConversationStore.open(file)
+  const hub = new Hub({ agents: [], launcher, conversations: store })
+  await hub.start()
+  const host = new InProcessHost()
+  hub.connectHost(host.transport)
+  const page = (await host.client.call('conversations.list', { limit: 50 })) as { conversations: unknown[] }
+  const elapsed = performance.now() - t0
+  if (page.conversations.length !== expected) throw new Error(`conversations.list gave ${page.conversations.length}, expected ${expected}`)
+  host.dispose()
+  await hub.shutdown()
+  store.close()
+  launcher.dispose()
+  return elapsed
 }

@@ -1,3 +1,7 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { openConversationStore } from '../../src/platform/node/sqlite-conversation-store.js'
 import type { StreamSpec } from '../lib/stream-spec.js'
 import { HubRig, type ChatPlan, type HostGroup } from '../lib/hub-rig.js'
 import { RawRig, type StreamRun } from '../lib/raw.js'
@@ -8,6 +12,10 @@ import { median } from '../lib/stats.js'
  * baseline (the same agent process writing the same events to its parent over the
  * same fork IPC channel, no hub). Every iteration runs every path once, in rotating
  * order, so a noisy machine slows all of them alike; ratios are per iteration.
+ *
+ * "recorded" paths are the default paths with a `conversation_id` (PROTOCOL.md §11): the
+ * same hub, whose store is a real `conversations.db` in a temp dir, records the turn (one
+ * fresh conversation per stream, so no turn waits and no history is read).
  */
 
 export interface ThroughputShape {
@@ -26,7 +34,9 @@ export const shapes: ThroughputShape[] = [
 const DELTA = 'hello '
 const NO_LAG = 2 ** 30
 
-type PathName = 'raw' | 'in-process' | 'in-process (keeps up)' | 'websocket' | 'websocket (keeps up)'
+type PathName = 'raw' | 'in-process' | 'in-process (keeps up)' | 'in-process recorded' | 'websocket' | 'websocket (keeps up)' | 'websocket recorded'
+type RecordedPath = 'in-process' | 'websocket'
+const RECORDED: Record<RecordedPath, PathName> = { 'in-process': 'in-process recorded', websocket: 'websocket recorded' }
 
 export interface PathFigures {
   /** Delivered messages (token events) per second. */
@@ -44,6 +54,8 @@ export interface ThroughputResult {
   shape: ThroughputShape
   runs: number
   paths: Record<PathName, PathFigures>
+  /** Recorded ÷ ephemeral delivered text bytes/s, per iteration, median (target ≥ 0.8). */
+  recordedRatio: Record<RecordedPath, number>
 }
 
 interface Sample {
@@ -60,14 +72,21 @@ export async function runThroughput(shape: ThroughputShape, runs: number, log: (
   const spec: StreamSpec = { mode: 'flood', count: shape.count, delta: DELTA }
   const streamsPerAgent = shape.hosts / shape.agents
   const raw = await RawRig.start(shape.agents)
-  const rig = await HubRig.start(shape.agents)
+  const dataDir = mkdtempSync(join(tmpdir(), 'carhost-bench-tp-'))
+  const store = openConversationStore(dataDir)
+  const rig = await HubRig.start(shape.agents, { conversations: store })
+  const inProcess = rig.inProcessHosts(shape.hosts)
+  const websocket = await rig.webSocketHosts(shape.hosts)
   const groups: Record<Exclude<PathName, 'raw'>, HostGroup> = {
-    'in-process': rig.inProcessHosts(shape.hosts),
+    'in-process': inProcess,
     'in-process (keeps up)': rig.inProcessHosts(shape.hosts, { highWaterBytes: NO_LAG }),
-    websocket: await rig.webSocketHosts(shape.hosts),
+    'in-process recorded': inProcess,
+    websocket,
     'websocket (keeps up)': await rig.webSocketHosts(shape.hosts, { highWaterBytes: NO_LAG, mergeWithinTick: false }),
+    'websocket recorded': websocket,
   }
-  const names: PathName[] = ['raw', 'in-process', 'in-process (keeps up)', 'websocket', 'websocket (keeps up)']
+  const names: PathName[] = ['raw', 'in-process', 'in-process (keeps up)', 'in-process recorded', 'websocket', 'websocket (keeps up)', 'websocket recorded']
+  const recorded = new Set<PathName>(Object.values(RECORDED))
   const samples = new Map<PathName, Sample[]>(names.map((name) => [name, []]))
   let tag = 0
 
@@ -80,6 +99,7 @@ export async function runThroughput(shape: ThroughputShape, runs: number, log: (
       agent: h % shape.agents,
       sessionId: `${id}-h${h}`,
       spec,
+      ...(recorded.has(name) ? { conversationId: `${id}-h${h}` } : {}),
     }))
     const { outcomes } = await groups[name].run(plans)
     const start = Math.min(...outcomes.map((o) => o.startMs))
@@ -89,6 +109,15 @@ export async function runThroughput(shape: ThroughputShape, runs: number, log: (
     const expected = shape.hosts * shape.count * DELTA.length
     if (textBytes !== expected) throw new Error(`${name}: ${textBytes} text bytes delivered, ${expected} sent`)
     for (const o of outcomes) if (o.terminal !== 'stop') throw new Error(`${name}: a stream ended with ${o.terminal}`)
+    if (recorded.has(name)) {
+      // The terminal event is recorded (and written) before it is handed on (§11 rule 6).
+      for (const plan of plans) {
+        const answer = rig.hub.conversations.get(plan.conversationId!)?.messages.find((m) => m.role === 'assistant')
+        if (answer?.state !== 'done' || answer.text.length !== shape.count * DELTA.length) {
+          throw new Error(`${name}: conversation ${plan.conversationId} holds ${answer?.text.length} chars (${answer?.state})`)
+        }
+      }
+    }
     return {
       messagesPerSec: (events / (end - start)) * 1000,
       textBytesPerSec: (textBytes / (end - start)) * 1000,
@@ -105,8 +134,10 @@ export async function runThroughput(shape: ThroughputShape, runs: number, log: (
       log(`  throughput ${shape.name}: iteration ${i + 1}/${runs}`)
     }
   } finally {
-    for (const group of Object.values(groups)) await group.close()
+    for (const group of new Set(Object.values(groups))) await group.close()
     await rig.stop()
+    store.close()
+    rmSync(dataDir, { recursive: true, force: true })
     await raw.stop()
   }
 
@@ -122,5 +153,10 @@ export async function runThroughput(shape: ThroughputShape, runs: number, log: (
       textBytesRatio: median(list.map((s, i) => s.textBytesPerSec / rawSamples[i]!.textBytesPerSec)),
     }
   }
-  return { shape, runs, paths }
+  const recordedRatio = {} as Record<RecordedPath, number>
+  for (const [ephemeral, rec] of Object.entries(RECORDED) as Array<[RecordedPath, PathName]>) {
+    const base = samples.get(ephemeral)!
+    recordedRatio[ephemeral] = median(samples.get(rec)!.map((s, i) => s.textBytesPerSec / base[i]!.textBytesPerSec))
+  }
+  return { shape, runs, paths, recordedRatio }
 }

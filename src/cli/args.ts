@@ -2,10 +2,11 @@ import { parseArgs } from 'node:util'
 import { z } from 'zod'
 import { ConversationIdSchema } from '../protocol/conversations.js'
 import { Limits } from '../protocol/limits.js'
-import { ProviderSaveParamsSchema, type ProviderKind } from '../protocol/providers.js'
+import { ProviderSaveParamsSchema } from '../protocol/providers.js'
 import { isWebSocketUrl } from '../platform/node/hub-endpoint.js'
 import { joinOptionValues } from '../platform/node/option-values.js'
 import { CliError, ExitCode } from './exit-codes.js'
+import type { ProviderAddOptions } from './commands/providers.js'
 
 export const USAGE = `Usage: carhost [--url URL] [--token T] [--data-dir DIR] COMMAND
 
@@ -101,16 +102,7 @@ export type Command =
   | { name: 'search'; query: string; limit: number | undefined; json: boolean }
   | { name: 'export'; conversationId: string; format: 'md' | 'json' }
   | { name: 'providers'; json: boolean }
-  | {
-      name: 'providers-add'
-      id: string
-      providerName: string
-      kind: ProviderKind
-      baseUrl: string
-      model: string | undefined
-      system: string | undefined
-      apiKeyFromStdin: boolean
-    }
+  | ({ name: 'providers-add' } & ProviderAddOptions)
   | { name: 'providers-remove'; id: string }
   | { name: 'models'; agentId: string; json: boolean }
 

@@ -3,7 +3,7 @@ import { Emitter } from '../base/event.js'
 import { DisposableStore, type Disposable } from '../base/lifecycle.js'
 import { AgentMethod, type AgentControl, type AgentModel } from '../protocol/agent-api.js'
 import { ErrorCode, RpcError } from '../protocol/errors.js'
-import type { AgentInfo, AgentStatus } from '../protocol/agent-info.js'
+import type { AgentInfo, AgentStatus, McpServerInfo } from '../protocol/agent-info.js'
 import type { AgentSpec } from '../protocol/manifest.js'
 import { RpcPeer } from '../protocol/rpc-peer.js'
 import type { Logger } from './logger.js'
@@ -50,6 +50,8 @@ class AgentRecord implements AgentHandle {
   exited: Promise<void> = Promise.resolve()
   models: AgentModel[] = []
   defaultModel: string | null = null
+  /** Its MCP servers as last announced (`agent.tools`); null until it does. Replaced whole, never changed in place. */
+  mcpServers: McpServerInfo[] | null = null
   readonly runningWaiters = new Set<() => void>()
 
   constructor(
@@ -110,14 +112,16 @@ export interface SupervisorOptions {
  */
 export class AgentSupervisor implements Disposable {
   private readonly agents = new Map<string, AgentRecord>()
-  private readonly statusEmitter = new Emitter<StatusChange>()
-  private readonly registerEmitter = new Emitter<AgentHandle>()
-  private readonly unregisterEmitter = new Emitter<AgentHandle>()
-  private readonly updateEmitter = new Emitter<AgentHandle>()
+  /** Every emitter this object owns, disposed as one (STYLE.md). */
+  private readonly emitters = new DisposableStore()
+  private readonly statusEmitter = this.emitters.add(new Emitter<StatusChange>())
+  private readonly registerEmitter = this.emitters.add(new Emitter<AgentHandle>())
+  private readonly unregisterEmitter = this.emitters.add(new Emitter<AgentHandle>())
+  private readonly updateEmitter = this.emitters.add(new Emitter<AgentHandle>())
   readonly onDidChangeStatus = this.statusEmitter.event
   readonly onDidRegister = this.registerEmitter.event
   readonly onDidUnregister = this.unregisterEmitter.event
-  /** The agent's own description changed (its models, §6 v2). */
+  /** The agent's own description changed (its models, §6 v2, or its MCP servers). */
   readonly onDidUpdate = this.updateEmitter.event
 
   constructor(private readonly options: SupervisorOptions) {}
@@ -166,6 +170,7 @@ export class AgentSupervisor implements Disposable {
       last_exit_code: agent.lastExitCode,
       models: agent.models.map((model) => ({ ...model })),
       default_model: agent.defaultModel,
+      ...(agent.mcpServers !== null && { mcp_servers: agent.mcpServers }),
     }
   }
 
@@ -228,7 +233,7 @@ export class AgentSupervisor implements Disposable {
     })
   }
 
-  /** A message an agent sent about itself (§6): an answer to the hub, `agent.ready` or `agent.models`. */
+  /** A message an agent sent about itself (§6): an answer to the hub, `agent.ready`, `agent.models` or `agent.tools`. */
   receive(handle: AgentHandle, message: AgentControl): void {
     const agent = this.record(handle)
     if (!('method' in message)) {
@@ -239,8 +244,12 @@ export class AgentSupervisor implements Disposable {
       if (agent.status === 'starting' && agent.process !== null) this.markRunning(agent, agent.process)
       return
     }
-    agent.models = message.params.models
-    agent.defaultModel = message.params.default_model ?? null
+    if (message.method === AgentMethod.tools) {
+      agent.mcpServers = message.params.servers
+    } else {
+      agent.models = message.params.models
+      agent.defaultModel = message.params.default_model ?? null
+    }
     this.updateEmitter.fire(agent)
   }
 
@@ -250,10 +259,7 @@ export class AgentSupervisor implements Disposable {
       agent.process?.kill(true)
       agent.processStore.dispose()
     }
-    this.statusEmitter.dispose()
-    this.registerEmitter.dispose()
-    this.unregisterEmitter.dispose()
-    this.updateEmitter.dispose()
+    this.emitters.dispose()
   }
 
   private record(handle: AgentHandle): AgentRecord {

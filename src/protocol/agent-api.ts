@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { McpServerListSchema } from './agent-info.js'
 import { AgentChatEventSchema } from './chat-events.js'
 import { HistoryEntrySchema } from './conversations.js'
 import { AttachmentSchema } from './host-api.js'
@@ -13,6 +14,7 @@ export const AgentMethod = {
   event: 'agent.chat.event',
   ready: 'agent.ready',
   models: 'agent.models',
+  tools: 'agent.tools',
 } as const
 
 const SessionId = z.string().regex(Limits.idPattern)
@@ -72,8 +74,23 @@ export const AgentModelsNotificationSchema = z.object({
   params: AgentModelsParamsSchema,
 })
 
-/** What an agent may send about itself rather than a session: readiness, models, answers to the hub's requests. */
-export const AgentControlSchema = z.union([AgentReadyNotificationSchema, AgentModelsNotificationSchema, RpcResponseSchema])
+export const AgentToolsParamsSchema = z.object({ servers: McpServerListSchema })
+export type AgentToolsParams = z.infer<typeof AgentToolsParamsSchema>
+
+/** Addition to §6 (README "Protocol notes"): the agent's MCP servers and their tools; replaces any earlier list. */
+export const AgentToolsNotificationSchema = z.object({
+  jsonrpc: z.literal('2.0'),
+  method: z.literal(AgentMethod.tools),
+  params: AgentToolsParamsSchema,
+})
+
+/** What an agent may send about itself rather than a session: readiness, models, tools, answers to the hub's requests. */
+export const AgentControlSchema = z.union([
+  AgentReadyNotificationSchema,
+  AgentModelsNotificationSchema,
+  AgentToolsNotificationSchema,
+  RpcResponseSchema,
+])
 export type AgentControl = z.infer<typeof AgentControlSchema>
 
 /** Everything an agent may send the hub; its events first, as they are by far the most frequent. */

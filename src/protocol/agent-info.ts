@@ -4,6 +4,33 @@ import { z } from 'zod'
 export const AgentStatusSchema = z.enum(['stopped', 'starting', 'running', 'backoff', 'errored'])
 export type AgentStatus = z.infer<typeof AgentStatusSchema>
 
+/** Bounds of `agent.tools` (README "Protocol notes", an addition to §6). */
+export const McpStatusLimits = { servers: 64, tools: 1_000, nameMaxChars: 256, textMaxChars: 1_024 } as const
+
+export const McpServerStateSchema = z.enum(['starting', 'ready', 'failed', 'stopped'])
+export type McpServerState = z.infer<typeof McpServerStateSchema>
+
+export const McpToolInfoSchema = z.object({
+  name: z.string().min(1).max(McpStatusLimits.nameMaxChars),
+  description: z.string().max(McpStatusLimits.textMaxChars).optional(),
+})
+
+/** One MCP server of an agent: its state, its tools while ready, why it failed. Never its command or env. */
+export const McpServerInfoSchema = z.object({
+  name: z.string().min(1).max(McpStatusLimits.nameMaxChars),
+  state: McpServerStateSchema,
+  tools: z.array(McpToolInfoSchema).max(McpStatusLimits.tools),
+  error: z.string().max(McpStatusLimits.textMaxChars).optional(),
+})
+export type McpServerInfo = z.infer<typeof McpServerInfoSchema>
+
+export const McpServerListSchema = z
+  .array(McpServerInfoSchema)
+  .max(McpStatusLimits.servers)
+  .refine((servers) => servers.reduce((sum, server) => sum + server.tools.length, 0) <= McpStatusLimits.tools, {
+    message: `at most ${McpStatusLimits.tools} tools in all`,
+  })
+
 export const AgentInfoSchema = z.object({
   id: z.string(),
   name: z.string(),
@@ -17,6 +44,8 @@ export const AgentInfoSchema = z.object({
   /** §6 v2: what the agent announced with `agent.models`; empty when it never did. */
   models: z.array(z.object({ id: z.string(), name: z.string().optional() })),
   default_model: z.string().nullable(),
+  /** Addition to §6: what the agent announced with `agent.tools`; absent when it never did. */
+  mcp_servers: McpServerListSchema.optional(),
 })
 export type AgentInfo = z.infer<typeof AgentInfoSchema>
 

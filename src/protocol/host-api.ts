@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { AgentInfoSchema } from './agent-info.js'
 import { ConversationMethods } from './conversations.js'
-import { Limits, base64DecodedLength, utf8ByteLength } from './limits.js'
+import { Limits, base64DecodedLength, isHttpUrl, utf8ByteLength } from './limits.js'
 import { ProviderMethods } from './providers.js'
 
 /** Host → hub methods (PROTOCOL.md §3). Params refuse unknown keys. */
@@ -23,14 +23,7 @@ export const ImageUrlAttachmentSchema = z.strictObject({
   url: z
     .string()
     .max(8192)
-    .refine((url) => {
-      try {
-        const { protocol } = new URL(url)
-        return protocol === 'http:' || protocol === 'https:'
-      } catch {
-        return false
-      }
-    }, 'must be an http or https URL'),
+    .refine(isHttpUrl, 'must be an http or https URL'),
   detail: z.enum(['auto', 'low', 'high']).optional(),
 })
 

@@ -50,3 +50,13 @@ export function base64DecodedLength(data: string): number {
   else if (data.endsWith('=')) padding = 1
   return (data.length / 4) * 3 - padding
 }
+
+/** True for an absolute http: or https: URL (§3 image URLs, §12 base URLs). */
+export function isHttpUrl(url: string): boolean {
+  try {
+    const { protocol } = new URL(url)
+    return protocol === 'http:' || protocol === 'https:'
+  } catch {
+    return false
+  }
+}

@@ -1,21 +1,11 @@
 import { z } from 'zod'
-import { Limits } from './limits.js'
+import { Limits, isHttpUrl } from './limits.js'
 
 /** Model providers configured at run time (PROTOCOL.md §12). */
 export const ProviderKindSchema = z.enum(['openai', 'anthropic'])
 export type ProviderKind = z.infer<typeof ProviderKindSchema>
 
-const HttpUrlSchema = z
-  .string()
-  .max(2048)
-  .refine((url) => {
-    try {
-      const { protocol } = new URL(url)
-      return protocol === 'http:' || protocol === 'https:'
-    } catch {
-      return false
-    }
-  }, 'must be an http or https URL')
+const HttpUrlSchema = z.string().max(2048).refine(isHttpUrl, 'must be an http or https URL')
 
 /** What a host sees of a provider: never the key itself, only whether one is stored. */
 export const ProviderSchema = z.object({

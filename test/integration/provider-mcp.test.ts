@@ -171,13 +171,32 @@ describe('provider agent tools over MCP', () => {
     expect(JSON.stringify(toolMessages)).not.toContain(SECRET_KEY)
   })
 
-  it('a server that fails to start is reported on the first turn; a server that crashes mid-call fails that call; the rest keep working', async () => {
+  it('a server that fails to start is reported on the first turn and in agent.tools; a server that crashes mid-call fails that call and is announced stopped; the rest keep working', async () => {
     const { server, agent } = await start(OPENAI, {
       broken: { command: process.execPath, args: ['-e', 'process.exit(1)'] },
       missing: { command: '/nonexistent/mcp-server' },
       calc: fixtureServer({ autoApprove: ['add', 'crash'] }),
-      spare: fixtureServer({ autoApprove: ['add'] }),
+      spare: fixtureServer({ autoApprove: ['add'], env: { SPARE_TOKEN: 'mcp-env-secret' } }),
     })
+    const fixtureTools = [
+      { name: 'add', description: expect.any(String) },
+      { name: 'env', description: expect.any(String) },
+      { name: 'fail', description: expect.any(String) },
+      { name: 'crash', description: expect.any(String) },
+    ]
+    const announced = await agent.until(() => agent.toolAnnouncements[0], 'agent.tools')
+    expect(announced.servers).toEqual([
+      { name: 'broken', state: 'failed', tools: [], error: expect.any(String) },
+      { name: 'missing', state: 'failed', tools: [], error: expect.stringContaining('ENOENT') },
+      { name: 'calc', state: 'ready', tools: fixtureTools },
+      { name: 'spare', state: 'ready', tools: fixtureTools },
+    ])
+    expect(announced.servers[0]!.error).not.toBe('')
+    // The models first: a window takes the first agent.updated after a save as the model list.
+    const methods = agent.raw.map((m) => (m as { method?: string }).method)
+    expect(methods.indexOf('agent.models')).toBeGreaterThanOrEqual(0)
+    expect(methods.indexOf('agent.models')).toBeLessThan(methods.indexOf('agent.tools'))
+    expect(agent.invalid).toEqual([])
     server.reply(
       { kind: 'stream', toolCalls: [{ id: 'c1', name: 'calc__crash', arguments: '{}' }] },
       { kind: 'stream', text: ['The tool crashed.'] },
@@ -207,6 +226,12 @@ describe('provider agent tools over MCP', () => {
     })
     expect(agent.eventsOf(second.sessionId).find((e) => e.kind === 'tool_result')).toMatchObject({ ok: true, excerpt: '3' })
     expect(toolNames(server.chatRequests()[2]!.body, OPENAI)).toEqual(['spare__add', 'spare__env', 'spare__fail', 'spare__crash'])
+    expect(agent.toolAnnouncements.map((a) => a.servers.map((s) => [s.name, s.state, s.tools.length]))).toEqual([
+      [['broken', 'failed', 0], ['missing', 'failed', 0], ['calc', 'ready', 4], ['spare', 'ready', 4]],
+      [['broken', 'failed', 0], ['missing', 'failed', 0], ['calc', 'stopped', 0], ['spare', 'ready', 4]],
+    ])
+    const sent = JSON.stringify(agent.toolAnnouncements)
+    for (const secret of [SECRET_KEY, 'mcp-env-secret', 'SPARE_TOKEN', FIXTURE]) expect(sent).not.toContain(secret)
   })
 
   it('after 16 tool rounds the model is asked once more with tools forbidden, and that answer ends the turn', async () => {

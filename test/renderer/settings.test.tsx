@@ -227,6 +227,44 @@ describe('settings: providers', () => {
     expect(server.textContent).toContain('read_file')
     expect(screen.getByTestId('mcp-section').textContent).toContain("The MCP server 'broken' did not start.")
   })
+
+  it("shows each provider's MCP servers as its agent reports them: state, tools, why one failed; nothing before it reports", async () => {
+    const bridge = new FakeBridge([agent('echo', 'Echo')])
+    bridge.providers.seed({ id: 'ollama', ...seeded, name: 'Ollama', base_url: 'http://127.0.0.1:11434/v1' })
+    bridge.providers.seed({ id: 'openai', ...seeded })
+    await mount(bridge)
+    await openSettings()
+    const section = () => screen.getByTestId('mcp-section')
+    expect(within(section()).queryAllByTestId('mcp-provider')).toHaveLength(0)
+
+    act(() =>
+      bridge.providers.announceTools('ollama', [
+        { name: 'files', state: 'ready', tools: [{ name: 'read_file', description: 'Reads a file.' }, { name: 'list_dir' }] },
+        { name: 'broken', state: 'failed', tools: [], error: 'spawn /nonexistent ENOENT' },
+      ]),
+    )
+    const providers = within(section()).getAllByTestId('mcp-provider')
+    expect(providers.map((p) => p.dataset.providerId)).toEqual(['ollama'])
+    const servers = within(providers[0]!).getAllByTestId('mcp-server-status')
+    expect(servers.map((s) => [s.dataset.server, s.dataset.state])).toEqual([
+      ['files', 'ready'],
+      ['broken', 'failed'],
+    ])
+    expect(within(servers[0]!).getByTestId('mcp-server-tools').textContent).toBe(': read_file, list_dir')
+    expect(within(servers[0]!).getByText('read_file').title).toBe('Reads a file.')
+    expect(within(servers[0]!).queryByTestId('mcp-server-error')).toBeNull()
+    expect(within(servers[1]!).getByTestId('mcp-server-error').textContent).toBe('spawn /nonexistent ENOENT')
+    expect(within(servers[1]!).queryByTestId('mcp-server-tools')).toBeNull()
+    expect(servers[1]!.textContent).toContain('Did not start')
+
+    act(() => bridge.providers.announceTools('ollama', [{ name: 'files', state: 'stopped', tools: [] }]))
+    const after = within(section()).getAllByTestId('mcp-server-status')
+    expect(after.map((s) => [s.dataset.server, s.dataset.state, s.textContent])).toEqual([['files', 'stopped', 'files Stopped']])
+
+    act(() => bridge.providers.announceTools('openai', []))
+    expect(within(section()).getAllByTestId('mcp-provider').map((p) => p.dataset.providerId)).toEqual(['ollama', 'openai'])
+    expect(within(section()).getAllByTestId('mcp-provider')[1]!.textContent).toContain('No MCP server')
+  })
 })
 
 describe('model picker', () => {

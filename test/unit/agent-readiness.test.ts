@@ -197,6 +197,48 @@ describe('models (§6 v2)', () => {
   })
 })
 
+describe('MCP servers (agent.tools, README protocol notes)', () => {
+  const calc = { name: 'calc', state: 'ready', tools: [{ name: 'add', description: 'Adds.' }, { name: 'env' }] }
+  const broken = { name: 'broken', state: 'failed', tools: [], error: 'Connection closed' }
+
+  it('agent.tools replaces the list, shows as mcp_servers in agents.list and emits agent.updated', async () => {
+    const t = await startHub([agentSpec('m')], {})
+    const host = t.connect()
+    await host.client.call('host.subscribe')
+    expect((await host.client.call('agents.list')).agents[0]).not.toHaveProperty('mcp_servers')
+    const agent = t.launcher.latest('m')
+    agent.send({ jsonrpc: '2.0', method: 'agent.tools', params: { servers: [calc, broken] } })
+    agent.send({ jsonrpc: '2.0', method: 'agent.tools', params: { servers: [{ ...calc, state: 'stopped' }, broken] } })
+    await settle()
+    expect((await host.client.call('agents.list')).agents[0]!.mcp_servers).toEqual([{ ...calc, state: 'stopped' }, broken])
+    const updates = host.hostEvents.filter((e) => e.kind === 'agent.updated')
+    expect(updates.map((e) => [e.agent_id, e.payload.mcp_servers])).toEqual([
+      ['m', [calc, broken]],
+      ['m', [{ ...calc, state: 'stopped' }, broken]],
+    ])
+    expect(updates[0]!.payload).toMatchObject({ id: 'm', status: 'running', models: [] })
+  })
+
+  it('drops and counts an agent.tools beyond the bounds', async () => {
+    const t = await startHub([agentSpec('m')], {})
+    const agent = t.launcher.latest('m')
+    const server = (i: number, tools: number) => ({ name: `s${i}`, state: 'ready', tools: Array.from({ length: tools }, (_, j) => ({ name: `t${j}` })) })
+    const bad = [
+      { servers: Array.from({ length: 65 }, (_, i) => server(i, 0)) },
+      { servers: [server(1, 600), server(2, 401)] },
+      { servers: [{ ...broken, error: 'x'.repeat(1_025) }] },
+      { servers: [{ ...calc, tools: [{ name: 'add', description: 'x'.repeat(1_025) }] }] },
+      { servers: [{ ...calc, state: 'crashed' }] },
+      { servers: [{ ...calc, name: 'x'.repeat(257) }] },
+    ]
+    for (const params of bad) agent.send({ jsonrpc: '2.0', method: 'agent.tools', params })
+    agent.send({ jsonrpc: '2.0', method: 'agent.tools', params: { servers: [server(1, 600), server(2, 400)] } })
+    await settle()
+    expect(t.hub.stats().events_dropped).toBe(bad.length)
+    expect(t.hub.supervisor.list()[0]!.mcp_servers?.map((s) => s.tools.length)).toEqual([600, 400])
+  })
+})
+
 describe('held events (§8 v2)', () => {
   /** An agent that sends `before(sid)` ahead of its acknowledgement. */
   function earlyAgent(before: (process: FakeAgentProcess, sid: string) => void) {

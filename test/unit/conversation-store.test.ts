@@ -311,11 +311,27 @@ describe('host methods over the store', () => {
     expect(recorder.search('fox zebra', 10)).toEqual([])
   })
 
-  it('search finds streamed text once written', () => {
+  it('search finds an answer once it stops streaming, and drops what a truncate removed', () => {
     begin('c1', 's1')
     recorder.onEvent('s1', token('s1', 'zeppelin'))
     clock.advance(FLUSH_INTERVAL_MS)
-    expect(recorder.search('zepp', 5)).toHaveLength(1)
+    // The user message is indexed at once; the answer only when it ends (it is rewritten until then).
+    expect(recorder.search('zepp', 5)).toHaveLength(0)
+    recorder.onEvent('s1', token('s1', ' airship'))
+    recorder.onEvent('s1', done('s1'))
+    const answer = recorder.get('c1')!.messages[1]!
+    expect(recorder.search('zepp airs', 5).map((r) => r.message_id)).toEqual([answer.message_id])
+    recorder.truncate('c1', answer.message_id)
+    expect(recorder.search('zeppelin', 5)).toHaveLength(0)
+  })
+
+  it('an answer cut off by a crash is searchable after the next start', () => {
+    begin('c1', 's1')
+    recorder.onEvent('s1', token('s1', 'dirigible'))
+    clock.advance(FLUSH_INTERVAL_MS)
+    expect(recorder.search('dirig', 5)).toHaveLength(0)
+    const reopened = new ConversationRecorder(store, clock)
+    expect(reopened.search('dirig', 5)).toHaveLength(1)
   })
 
   it('hostile queries return results or nothing, never an error', () => {

@@ -1,5 +1,6 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import type { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
+import { McpStatusLimits, type McpServerInfo } from '../../protocol/agent-info.js'
 import { Limits } from '../../protocol/limits.js'
 import { readMcpConfig, type McpServerConfig } from './mcp-config.js'
 import type { ToolSpec } from './model-client.js'
@@ -7,7 +8,7 @@ import type { ToolSpec } from './model-client.js'
 /**
  * The MCP servers of `mcp.json` (§12), started over stdio as this agent's
  * children. A server that fails to start or stops is reported once (the next
- * turn's `status`); the others keep working.
+ * turn's `status`) and in `agent.tools`; the others keep working.
  */
 const CLIENT_INFO = { name: 'carhost-provider', version: '1' }
 /** A tool call may wait on slow work; progress notifications restart this. */
@@ -51,6 +52,8 @@ type McpSdk = Awaited<ReturnType<typeof loadMcpSdk>>
 class McpServerConnection {
   state: ServerState = 'starting'
   tools: ToolSpec[] = []
+  /** Why it did not start, for `agent.tools`. */
+  error: string | undefined
   private readonly transport: StdioClientTransport
   readonly client: Client
 
@@ -59,6 +62,7 @@ class McpServerConnection {
     readonly name: string,
     readonly config: McpServerConfig,
     private readonly report: (problem: string) => void,
+    private readonly stopped: () => void,
   ) {
     this.client = new sdk.Client(CLIENT_INFO, { capabilities: {} })
     // §12: only the environment mcp.json gives (the SDK adds its short list of safe
@@ -68,6 +72,7 @@ class McpServerConnection {
       if (this.state !== 'ready') return
       this.state = 'stopped'
       this.report(`The MCP server '${name}' stopped; its tools are not offered until the provider restarts.`)
+      this.stopped()
     }
   }
 
@@ -92,7 +97,8 @@ class McpServerConnection {
       this.state = 'ready'
     } catch (error) {
       this.state = 'failed'
-      this.report(`The MCP server '${this.name}' did not start (${reason(error)}); its tools are not offered, the other servers' tools are.`)
+      this.error = reason(error)
+      this.report(`The MCP server '${this.name}' did not start (${this.error}); its tools are not offered, the other servers' tools are.`)
       void this.transport.close().catch(() => {})
     }
   }
@@ -128,20 +134,53 @@ export class McpToolbox {
   private readonly servers: McpServerConnection[] = []
   private readonly problems: string[] = []
   private readonly started: Promise<void>
+  /** Every server has started or failed, and `announce` has had the first list. */
+  private announced = false
 
-  constructor(dataDir: string | null, startTimeoutMs: number) {
+  /** `announce` gets the servers (see `status`) once every one has started or failed, and again whenever one stops. */
+  constructor(
+    dataDir: string | null,
+    startTimeoutMs: number,
+    private readonly announce: (servers: McpServerInfo[]) => void,
+  ) {
     this.started = this.start(dataDir, startTimeoutMs)
   }
 
   private async start(dataDir: string | null, startTimeoutMs: number): Promise<void> {
     const config = await readMcpConfig(dataDir)
     if (config.problem) this.problems.push(config.problem)
-    if (config.servers.length === 0) return
-    const sdk = await loadMcpSdk()
-    for (const [name, server] of config.servers) {
-      this.servers.push(new McpServerConnection(sdk, name, server, (problem) => this.problems.push(problem)))
+    if (config.servers.length > 0) {
+      const sdk = await loadMcpSdk()
+      for (const [name, server] of config.servers) {
+        const stopped = () => {
+          if (this.announced) this.announce(this.status())
+        }
+        this.servers.push(new McpServerConnection(sdk, name, server, (problem) => this.problems.push(problem), stopped))
+      }
+      await Promise.all(this.servers.map((server) => server.start(startTimeoutMs)))
     }
-    await Promise.all(this.servers.map((server) => server.start(startTimeoutMs)))
+    this.announced = true
+    this.announce(this.status())
+  }
+
+  /**
+   * The servers as `agent.tools` names them, within its bounds: name, state,
+   * the tools offered while ready, why it failed. Never the command or the env.
+   */
+  status(): McpServerInfo[] {
+    let budget = McpStatusLimits.tools
+    return this.servers.slice(0, McpStatusLimits.servers).map((server) => {
+      const offered = server.state === 'ready' ? server.tools.filter((tool) => tool.name !== '').slice(0, budget) : []
+      budget -= offered.length
+      const tools = offered.map((tool) =>
+        tool.description === undefined
+          ? { name: clip(tool.name, McpStatusLimits.nameMaxChars) }
+          : { name: clip(tool.name, McpStatusLimits.nameMaxChars), description: clip(tool.description, McpStatusLimits.textMaxChars) },
+      )
+      const info: McpServerInfo = { name: clip(server.name, McpStatusLimits.nameMaxChars), state: server.state, tools }
+      if (server.error !== undefined) info.error = clip(server.error, McpStatusLimits.textMaxChars)
+      return info
+    })
   }
 
   /** Waits for every server to have started or failed. */
@@ -221,6 +260,10 @@ function resultText(result: CallToolResult): string {
   }
   if (parts.length === 0 && result.structuredContent !== undefined) parts.push(JSON.stringify(result.structuredContent))
   return parts.join('\n')
+}
+
+function clip(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text
 }
 
 function reason(error: unknown): string {

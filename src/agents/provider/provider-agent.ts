@@ -1,3 +1,4 @@
+import type { AgentToolsParams } from '../../protocol/agent-api.js'
 import { processChannel, serveAgent, type Turn, type TurnResult } from '../../agent-sdk/index.js'
 import { AnthropicClient } from './anthropic-client.js'
 import { McpToolbox } from './mcp-toolbox.js'
@@ -34,7 +35,12 @@ const catalog = new ModelCatalog(client, settings.default_model ?? null, config.
     params: defaultModel === null ? { models } : { models, default_model: defaultModel },
   })
 })
-const toolbox = new McpToolbox(config.dataDir, config.mcpStartTimeoutMs)
+// The models go first: a window's "test connection" reads the first `agent.updated` after a save as the model list.
+const modelsListed = catalog.refresh()
+const toolbox = new McpToolbox(config.dataDir, config.mcpStartTimeoutMs, (servers) => {
+  const params: AgentToolsParams = { servers }
+  void modelsListed.then(() => channel.send({ jsonrpc: '2.0', method: 'agent.tools', params }))
+})
 process.on('exit', () => toolbox.killAll())
 
 const agent: ProviderAgent = { client, catalog, toolbox, settings, timeoutMs: config.timeoutMs }
@@ -49,7 +55,6 @@ serveAgent(
   },
   { channel, exitWithHub: true },
 )
-void catalog.refresh()
 
 /** §12: no error leaves the agent with the key in it, whatever a server echoed back. */
 function withoutKey(error: unknown): Error {

@@ -1,5 +1,5 @@
 import { Emitter } from '../../base/event.js'
-import type { Disposable } from '../../base/lifecycle.js'
+import { type Disposable, DisposableStore } from '../../base/lifecycle.js'
 import { FlowAckMethod, FlowAckParamsSchema } from '../../protocol/host-api.js'
 import type { HostTransport } from '../../hub/host-transport.js'
 
@@ -45,9 +45,11 @@ export interface MessagePortHostTransportOptions {
  * consumes acks itself; the hub never sees them.
  */
 export class MessagePortHostTransport implements HostTransport, Disposable {
-  private readonly messageEmitter = new Emitter<unknown>()
-  private readonly drainEmitter = new Emitter<void>()
-  private readonly disconnectEmitter = new Emitter<void>()
+  /** Every emitter this object owns, disposed as one (STYLE.md). */
+  private readonly emitters = new DisposableStore()
+  private readonly messageEmitter = this.emitters.add(new Emitter<unknown>())
+  private readonly drainEmitter = this.emitters.add(new Emitter<void>())
+  private readonly disconnectEmitter = this.emitters.add(new Emitter<void>())
   readonly onMessage = this.messageEmitter.event
   readonly onDidDrain = this.drainEmitter.event
   readonly onDidDisconnect = this.disconnectEmitter.event
@@ -194,9 +196,7 @@ export class MessagePortHostTransport implements HostTransport, Disposable {
     this.outstanding = 0
     this.outstandingBytes = 0
     this.disconnectEmitter.fire()
-    this.messageEmitter.dispose()
-    this.drainEmitter.dispose()
-    this.disconnectEmitter.dispose()
+    this.emitters.dispose()
   }
 }
 

@@ -43,23 +43,27 @@ export const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
       END;
     `)
   },
-  // 1 -> 2: full-text index over message text, kept in step by triggers.
+  // 1 -> 2: full-text index over message text, kept in step by triggers. A message is
+  // indexed once it stops streaming: re-indexing a growing answer at every batch would
+  // make each save cost more the longer the turn runs, on the hub's routing thread.
   (db) => {
     db.exec(`
       CREATE VIRTUAL TABLE messages_fts USING fts5 (
         text, content = 'messages', content_rowid = 'seq', tokenize = 'unicode61 remove_diacritics 2'
       );
-      CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+      CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages WHEN new.state <> 'streaming' BEGIN
         INSERT INTO messages_fts (rowid, text) VALUES (new.seq, new.text);
       END;
-      CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+      CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages WHEN old.state <> 'streaming' BEGIN
         INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.seq, old.text);
       END;
-      CREATE TRIGGER messages_fts_update AFTER UPDATE OF text ON messages BEGIN
+      CREATE TRIGGER messages_fts_unindex AFTER UPDATE OF text, state ON messages WHEN old.state <> 'streaming' BEGIN
         INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.seq, old.text);
+      END;
+      CREATE TRIGGER messages_fts_index AFTER UPDATE OF text, state ON messages WHEN new.state <> 'streaming' BEGIN
         INSERT INTO messages_fts (rowid, text) VALUES (new.seq, new.text);
       END;
-      INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');
+      INSERT INTO messages_fts (rowid, text) SELECT seq, text FROM messages WHERE state <> 'streaming';
     `)
   },
 ]

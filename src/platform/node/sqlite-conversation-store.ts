@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import Database from 'libsql'
 import { z } from 'zod'
 import {
+  ConversationSchema,
   MessageSchema,
   type Message,
   type SearchResult,
@@ -43,14 +44,7 @@ export interface SqliteStoreOptions {
   synchronous?: 'FULL' | 'NORMAL'
 }
 
-const ConversationRowSchema = z.object({
-  conversation_id: z.string(),
-  title: z.string(),
-  agent_id: z.string(),
-  created_at: z.string(),
-  updated_at: z.string(),
-  message_count: z.number().int(),
-})
+const ConversationRowSchema = ConversationSchema.omit({ busy: true })
 
 const SearchRowSchema = z.object({
   conversation_id: z.string(),

@@ -3,7 +3,7 @@ import { resolve } from 'node:path'
 import { z } from 'zod'
 import { providerAgentEnv, type ProviderSettings } from '../../../src/agents/provider/settings.js'
 import { Emitter } from '../../../src/base/event.js'
-import { AgentMethod, type AgentChatParams } from '../../../src/protocol/agent-api.js'
+import { AgentMethod, AgentToolsParamsSchema, type AgentChatParams, type AgentToolsParams } from '../../../src/protocol/agent-api.js'
 import { AgentChatEventSchema } from '../../../src/protocol/chat-events.js'
 import { RpcPeer } from '../../../src/protocol/rpc-peer.js'
 
@@ -34,6 +34,8 @@ export interface ProviderAgentOptions {
 export class ProviderAgentProcess {
   readonly events: SentEvent[] = []
   readonly modelAnnouncements: ModelsParams[] = []
+  /** Every `agent.tools` the agent sent, in order. */
+  readonly toolAnnouncements: AgentToolsParams[] = []
   /** Messages from the agent that fit no schema (should stay empty). */
   readonly invalid: unknown[] = []
   /** Every message the agent sent, as sent. */
@@ -95,6 +97,11 @@ export class ProviderAgentProcess {
     } else if (method === 'agent.models') {
       const parsed = ModelsParamsSchema.safeParse(params)
       if (parsed.success) this.modelAnnouncements.push(parsed.data)
+      else this.invalid.push(params)
+    } else if (method === AgentMethod.tools) {
+      const parsed = AgentToolsParamsSchema.safeParse(params)
+      // Kept as sent, like events.
+      if (parsed.success) this.toolAnnouncements.push(params as AgentToolsParams)
       else this.invalid.push(params)
     } else if (method !== 'agent.ready') {
       this.invalid.push({ method, params })

@@ -1,4 +1,4 @@
-import type { AgentInfo } from '../../../src/protocol/agent-info.js'
+import type { AgentInfo, McpServerInfo } from '../../../src/protocol/agent-info.js'
 import { ErrorCode, RpcError } from '../../../src/protocol/errors.js'
 import { describeIssues } from '../../../src/protocol/jsonrpc.js'
 import { ProviderMethods, type Provider } from '../../../src/protocol/providers.js'
@@ -14,7 +14,7 @@ export interface ProviderHost {
  * the protocol's schemas (-32602 naming the field), built-in ids refused, the
  * key kept here and never answered, and each save (re)registering the
  * provider's agent with `agent.unregistered`/`agent.registered`; the test plays
- * the agent's `agent.models` with `announce` (→ `agent.updated`).
+ * the agent's `agent.models` and `agent.tools` with `announce` (→ `agent.updated`).
  */
 export class FakeProviders {
   private readonly providers = new Map<string, Provider>()
@@ -45,8 +45,17 @@ export class FakeProviders {
 
   /** The provider's agent sends `agent.models`: the hub emits `agent.updated` with the whole Agent. */
   announce(id: string, models: Array<{ id: string; name?: string }>, defaultModel: string | null = null): void {
+    this.update(id, { models, default_model: defaultModel })
+  }
+
+  /** The provider's agent sends `agent.tools`: the Agent's `mcp_servers`, likewise with `agent.updated`. */
+  announceTools(id: string, servers: McpServerInfo[]): void {
+    this.update(id, { mcp_servers: servers })
+  }
+
+  private update(id: string, change: Partial<AgentInfo>): void {
     const index = this.host.agents.findIndex((a) => a.id === id)
-    const next = { ...this.host.agents[index]!, models, default_model: defaultModel }
+    const next = { ...this.host.agents[index]!, ...change }
     this.host.agents[index] = next
     this.host.hostEvent('agent.updated', id, next)
   }

@@ -1,4 +1,5 @@
 import { useState } from 'react'
+import type { McpServerInfo, McpServerState } from '../../../protocol/agent-info.js'
 import type { Provider } from '../../../protocol/providers.js'
 import { statusLabel } from './AgentList.js'
 import { useAgentsState, useConnection, useController } from './controller-context.js'
@@ -113,48 +114,89 @@ function ProviderRow({ provider, onEdit }: { provider: Provider; onEdit(): void 
 }
 
 /**
- * The protocol has no host method listing `mcp.json`'s servers (§12); this
- * shows what this window has seen of them in its chats: tool names from
- * `tool_call` events and the providers' `status` notices (a server that failed
- * to start is reported there on the next turn).
+ * Each provider's MCP servers as its agent reported them (`mcp_servers`, from
+ * `agent.tools`; nothing when it never did), and what this window has seen of
+ * them in its chats: tool names from `tool_call` events and the providers'
+ * `status` notices.
  */
 function McpSection({ providers }: { providers: readonly Provider[] }) {
   const sightings = useMcpSightings()
-  const seen = providers.filter((p) => sightings[p.id])
+  const { agents } = useAgentsState()
+  const shown = providers
+    .map((provider) => ({ provider, servers: agents.find((a) => a.id === provider.id)?.mcp_servers, seen: sightings[provider.id] }))
+    .filter(({ servers, seen }) => servers !== undefined || seen !== undefined)
   return (
     <section className="settings-section" aria-labelledby="settings-mcp" data-testid="mcp-section">
       <h2 id="settings-mcp">MCP tools</h2>
       <p className="settings-form__hint">
         Providers offer the tools of the MCP servers listed in <code>mcp.json</code> in CarHost's data folder (the format of Claude Desktop:{' '}
         <code>{'{"mcpServers": {"name": {"command": …, "args": […], "autoApprove": […]}}}'}</code>). A tool runs only after you approve it in the chat,
-        unless its server's <code>autoApprove</code> lists it. The hub does not report the servers themselves; below is what your chats here have
-        seen.
+        unless its server's <code>autoApprove</code> lists it. A provider reads <code>mcp.json</code> when it starts: restart it after a change.
       </p>
-      {seen.length === 0 && <p className="settings-empty">No tool used and no server problem reported yet.</p>}
-      {seen.map((provider) => {
-        const { tools, notices } = sightings[provider.id]!
-        return (
-          <div key={provider.id} className="mcp-provider" data-testid="mcp-provider" data-provider-id={provider.id}>
-            <h3>{provider.name}</h3>
-            <ul>
-              {Object.entries(tools).map(([server, names]) => (
-                <li key={server} data-testid="mcp-server" data-server={server}>
-                  <strong>{server}</strong>: {names.join(', ')}
-                </li>
-              ))}
-            </ul>
-            {notices.length > 0 && (
-              <ul className="mcp-notices">
-                {notices.map((notice, i) => (
-                  <li key={i} className="settings-problem">
-                    {notice}
+      {shown.length === 0 && <p className="settings-empty">No MCP server reported, no tool used and no server problem seen yet.</p>}
+      {shown.map(({ provider, servers, seen }) => (
+        <div key={provider.id} className="mcp-provider" data-testid="mcp-provider" data-provider-id={provider.id}>
+          <h3>{provider.name}</h3>
+          {servers !== undefined && <McpServerList servers={servers} />}
+          {seen && (Object.keys(seen.tools).length > 0 || seen.notices.length > 0) && (
+            <>
+              <p className="settings-form__hint">Seen in chats here:</p>
+              <ul>
+                {Object.entries(seen.tools).map(([server, names]) => (
+                  <li key={server} data-testid="mcp-server" data-server={server}>
+                    <strong>{server}</strong>: {names.join(', ')}
                   </li>
                 ))}
               </ul>
-            )}
-          </div>
-        )
-      })}
+              {seen.notices.length > 0 && (
+                <ul className="mcp-notices">
+                  {seen.notices.map((notice, i) => (
+                    <li key={i} className="settings-problem">
+                      {notice}
+                    </li>
+                  ))}
+                </ul>
+              )}
+            </>
+          )}
+        </div>
+      ))}
     </section>
+  )
+}
+
+const MCP_STATE_LABELS: Readonly<Record<McpServerState, string>> = {
+  starting: 'Starting',
+  ready: 'Ready',
+  failed: 'Did not start',
+  stopped: 'Stopped',
+}
+
+function McpServerList({ servers }: { servers: readonly McpServerInfo[] }) {
+  if (servers.length === 0) return <p className="settings-empty">No MCP server: mcp.json lists none, or could not be read.</p>
+  return (
+    <ul className="mcp-servers" data-testid="mcp-servers">
+      {servers.map((server) => (
+        <li key={server.name} data-testid="mcp-server-status" data-server={server.name} data-state={server.state}>
+          <strong>{server.name}</strong> <span className="settings-badge">{MCP_STATE_LABELS[server.state]}</span>
+          {server.tools.length > 0 && (
+            <span data-testid="mcp-server-tools">
+              {': '}
+              {server.tools.map((tool, i) => (
+                <span key={i} title={tool.description}>
+                  {i > 0 && ', '}
+                  {tool.name}
+                </span>
+              ))}
+            </span>
+          )}
+          {server.error !== undefined && (
+            <div className="settings-problem" data-testid="mcp-server-error">
+              {server.error}
+            </div>
+          )}
+        </li>
+      ))}
+    </ul>
   )
 }
