@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every scenario, one table, one JSON file under bench/results/.
  *
- *   node --expose-gc --import tsx bench/run.ts [--runs 5] [--only throughput,latency,window,isolation,scale,startup,conversations]
+ *   node --expose-gc --import tsx bench/run.ts [--runs 5] [--only throughput,latency,window,isolation,scale,startup,conversations,ui]
  *   node --expose-gc --import tsx bench/run.ts --profile in-process|websocket[:4x8][:recorded]   (CPU profile of the hub process)
  *
  * Every figure is the median of `--runs` runs after a warm-up; the raw baseline is
@@ -23,9 +23,10 @@ import { latencyConfig, runLatency, type LatencyResult } from './scenarios/laten
 import { runScale, scaleConfig, type ScaleResult } from './scenarios/scale.js'
 import { runStartup, type StartupResult } from './scenarios/startup.js'
 import { runThroughput, shapes, type ThroughputResult } from './scenarios/throughput.js'
+import { runUi, uiConfig, type UiResult } from './scenarios/ui.js'
 import { runWindow, type WindowResult } from './scenarios/window.js'
 
-const SCENARIOS = ['throughput', 'latency', 'window', 'isolation', 'scale', 'startup', 'conversations'] as const
+const SCENARIOS = ['throughput', 'latency', 'window', 'isolation', 'scale', 'startup', 'conversations', 'ui'] as const
 type Scenario = (typeof SCENARIOS)[number]
 
 const { values } = parseArgs({
@@ -52,6 +53,7 @@ interface Results {
   scale?: ScaleResult
   startup?: StartupResult
   conversations?: ConversationStoreResult
+  ui?: UiResult
 }
 
 async function main(): Promise<void> {
@@ -75,6 +77,7 @@ async function main(): Promise<void> {
   if (only.has('scale')) results.scale = await runScale(scaleConfig, runs, log)
   if (only.has('startup')) results.startup = await runStartup(runs, log)
   if (only.has('conversations')) results.conversations = await runConversationStore(conversationStoreConfig, runs, log)
+  if (only.has('ui')) results.ui = await runUi(uiConfig, Math.min(runs, 3), log)
   results.machine.loadavgAtEnd = loadavg().map((n) => Math.round(n * 100) / 100)
   results.durationSec = Math.round((performance.now() - t0) / 1000)
 
@@ -181,6 +184,15 @@ function render(r: Results): string {
     row('hub start → first `conversations.list` answered, full', fmt(c.hubStartMs, 2), '—')
     row('hub start → first `conversations.list` answered, empty', fmt(c.hubStartEmptyMs, 2), '—')
     row('file size', `${fmt(c.fileMiB, 0)} MiB = ${fmt(c.miBPerMillionTokens, 2)} MiB per million tokens`, '—')
+  }
+  if (r.ui) {
+    const u = r.ui
+    head(`window vs terminal: echo streams ${fmt(u.promptBytes / 1024)} KB of Markdown (${u.echoDelayMs} ms/word), median of ${u.runs}`, 'figure', 'target')
+    row('`carhost chat echo` (spawn → exit)', `${fmt(u.cliMs)} ms`, '—')
+    row('Chromium tab (Send → done)', `${fmt(u.uiMs)} ms = ${fmt(u.ratio, 2)}× the terminal`, '≤ 1.2×')
+    row('longest task while streaming', `${fmt(u.longestStreamingTaskMs)} ms (worst run ${fmt(u.worstStreamingTaskMs)})`, '≤ 50 ms')
+    row('longest task at the finish', `${fmt(u.finishFreezeMs)} ms (worst run ${fmt(u.worstFinishFreezeMs)})`, '≤ 100 ms')
+    row('long tasks per run', fmt(u.longTasksPerRun), '—')
   }
   return `${lines.join('\n')}\n`
 }

@@ -14,7 +14,7 @@ import { DataDirInUseError, lockDataDir, type DataDirLock } from '../platform/no
 import { removeEndpoint, writeEndpoint } from '../platform/node/hub-endpoint.js'
 import { HubServer } from '../platform/node/hub-server.js'
 import { ConversationStoreTooNewError, openConversationStore } from '../platform/node/sqlite-conversation-store.js'
-import { chooseHostToken, tokenProblem, writeTokenFile, TOKEN_ENV } from '../platform/node/host-token.js'
+import { chooseHostToken, readStoredToken, tokenProblem, writeTokenFile, TOKEN_ENV } from '../platform/node/host-token.js'
 import { ManifestError, loadManifest } from '../platform/node/manifest-loader.js'
 import { headlessProviderStore } from '../platform/node/provider-file-store.js'
 import { isLoopbackHost, parseHeadlessArgs, USAGE, UsageError, type HeadlessOptions } from './options.js'
@@ -88,8 +88,15 @@ async function main(argv: string[]): Promise<void> {
     lock.dispose()
     fail(EXIT_FAILURE, error instanceof ConversationStoreTooNewError ? error.message : `cannot open the conversations in ${dataDir}: ${(error as Error).message}`)
   }
-  // Written only once the hub listens: a hub that fails to start must not replace a running one's token.
-  const token = chooseHostToken({ flag: options.token })
+  // The folder's token is reused (§2) unless --new-token; a new one is written only once the hub listens.
+  let stored: string | undefined
+  try {
+    stored = options.newToken ? undefined : await readStoredToken(dataDir)
+  } catch (error) {
+    lock.dispose()
+    fail(EXIT_FAILURE, (error as Error).message)
+  }
+  const token = chooseHostToken({ flag: options.token, stored })
 
   const hub = new Hub({
     agents,

@@ -10,7 +10,8 @@ Runs the CarHost hub without Electron: a WebSocket endpoint for host clients
 Options:
   --host HOST              address to listen on (default 127.0.0.1; loopback only unless --allow-remote)
   --port N                 port to listen on (default 0: a free port)
-  --token T                host token (default $CARHOST_TOKEN, else a new one written to <data-dir>/hub-token)
+  --token T                host token (default $CARHOST_TOKEN, else the one in <data-dir>/hub-token, else a new one written there)
+  --new-token              replace the token in <data-dir>/hub-token by a new one (earlier links stop working)
   --agents FILE            load extra agents from a JSON manifest
   --no-builtin-agents      do not start the built-in agents
   --data-dir DIR           where the token, endpoint, conversations.db, providers and mcp.json live (default: the desktop app's folder)
@@ -36,6 +37,7 @@ const HeadlessFlagsSchema = z.object({
   host: z.string().min(1, '--host: must not be empty').default('127.0.0.1'),
   port: Integer('--port', 0, 65_535).default(0),
   token: Optional(z.string()),
+  'new-token': z.boolean().default(false),
   agents: Optional(z.string().min(1, '--agents: must not be empty')),
   'no-builtin-agents': z.boolean().default(false),
   'data-dir': Optional(z.string().min(1, '--data-dir: must not be empty')),
@@ -51,6 +53,8 @@ export interface HeadlessOptions {
   host: string
   port: number
   token: string | undefined
+  /** Generate a token even if the data folder has one. */
+  newToken: boolean
   agentsFile: string | undefined
   builtinAgents: boolean
   dataDir: string | undefined
@@ -72,6 +76,7 @@ const OPTIONS = {
   host: { type: 'string' },
   port: { type: 'string' },
   token: { type: 'string' },
+  'new-token': { type: 'boolean' },
   agents: { type: 'string' },
   'no-builtin-agents': { type: 'boolean' },
   'data-dir': { type: 'string' },
@@ -97,6 +102,7 @@ export function parseHeadlessArgs(argv: string[]): HeadlessOptions {
     host: flags.host,
     port: flags.port,
     token: flags.token,
+    newToken: flags['new-token'],
     agentsFile: flags.agents,
     builtinAgents: !flags['no-builtin-agents'],
     dataDir: flags['data-dir'],

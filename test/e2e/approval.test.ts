@@ -60,7 +60,7 @@ describe('approvals in the browser', () => {
     expect(text).toContain('You denied the calculation')
     expect(text).not.toContain('42')
     expect(await approval.getAttribute('data-status')).toBe('denied')
-    expect(await reply.locator.getByTestId('tool-call').getAttribute('data-outcome')).toBe('failed')
+    expect(await reply.locator.getByTestId('tool-call').getAttribute('data-outcome'), 'a denied call did not fail').toBe('denied')
     expect((await e2e.observer.client.call('hub.stats')).sessions_active).toBe(0)
     await screenshot(tab.page, 'approval-denied')
     expect(tab.consoleErrors).toEqual([])

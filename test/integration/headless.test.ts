@@ -138,6 +138,25 @@ describe.skipIf(!builtOutputExists())('headless hub (node out/main/headless.js)'
     expect(c.frames.slice(index + 1)).toEqual([])
   })
 
+  it('a restarted hub keeps the token of its data folder (§2); --new-token replaces it', async () => {
+    const dataDir = tempDir('data')
+    const args = ['--port', '0', '--data-dir', dataDir, '--no-builtin-agents']
+    const first = await hub(args)
+    first.process.kill('SIGINT')
+    expect((await first.process.exited).code).toBe(0)
+
+    const second = await hub(args)
+    expect(second.token).toBe(first.token)
+    await connect(second)
+    second.process.kill('SIGINT')
+    expect((await second.process.exited).code).toBe(0)
+
+    const third = await hub([...args, '--new-token'])
+    expect(third.token).not.toBe(first.token)
+    expect(readFileSync(join(dataDir, 'hub-token'), 'utf8').trim()).toBe(third.token)
+    await connect(third)
+  })
+
   it('takes --token, or $CARHOST_TOKEN, and then writes no token file', async () => {
     const dataDir = tempDir('data')
     const running = await hub(['--port', '0', '--data-dir', dataDir, '--token', 'from-the-flag-0123456789'])

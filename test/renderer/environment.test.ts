@@ -16,6 +16,7 @@ function fakeSocketFactory() {
 describe('detectEnvironment', () => {
   afterEach(() => {
     window.history.replaceState(null, '', '/')
+    window.sessionStorage.clear()
     vi.restoreAllMocks()
   })
 

@@ -16,7 +16,11 @@ describe('Markdown', () => {
         text={'# Title\n\nSome *text* with `code`.\n\n<script>alert(1)</script>\n\n<img src=x onerror=alert(1)>\n\n```html\n<img src=y>\n```'}
       />,
     )
-    expect(container.querySelector('h1')?.textContent).toBe('Title')
+    // A reply's heading sits below the page's own h1/h2: no real heading element, an ARIA level under them.
+    expect(container.querySelector('h1, h2, h3, h4, h5, h6')).toBeNull()
+    const heading = container.querySelector('[role=heading]')
+    expect(heading?.textContent).toBe('Title')
+    expect(heading?.getAttribute('aria-level')).toBe('3')
     expect(container.querySelector('em')?.textContent).toBe('text')
     expect(container.querySelector('pre code')?.textContent).toBe('<img src=y>\n')
     expect(container.querySelectorAll('script, img')).toHaveLength(0)

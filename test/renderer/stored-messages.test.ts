@@ -63,4 +63,26 @@ describe('stored messages', () => {
     expect(third[0]).toBe(first[0])
     expect(third[1]).not.toBe(first[1])
   })
+
+  it('a reply this window streamed keeps its parts (objects and React keys) when its stored copy comes back', () => {
+    const streamed: AssistantMessage = {
+      role: 'assistant',
+      id: 'a:s1',
+      sessionId: 's1',
+      agentId: 'toolbox',
+      state: 'done',
+      cancelling: false,
+      finishReason: 'stop',
+      parts: [
+        { type: 'tool', id: 17, callId: 'c1', tool: 'calculate', params: { expression: '2+2' }, result: { ok: true, excerpt: '4' } },
+        { type: 'approval', id: 18, approvalId: 'a1', tool: 'calculate', params: undefined, status: 'approved' },
+        { type: 'text', id: 19, text: '2+2 = 4' },
+      ],
+    }
+    const [, stored] = fromStored(turn, [streamed]) as [unknown, AssistantMessage]
+    expect(stored.messageId).toBe('m2')
+    expect(stored.parts[0]).toBe(streamed.parts[0])
+    expect(stored.parts[2]).toBe(streamed.parts[2])
+    expect(stored.parts.map((p) => p.id)).toEqual([17, 18, 19])
+  })
 })

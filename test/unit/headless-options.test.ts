@@ -17,6 +17,7 @@ describe('parseHeadlessArgs', () => {
       host: '127.0.0.1',
       port: 0,
       token: undefined,
+      newToken: false,
       agentsFile: undefined,
       builtinAgents: true,
       dataDir: undefined,
@@ -34,12 +35,13 @@ describe('parseHeadlessArgs', () => {
       parseHeadlessArgs([
         '--host', 'localhost', '--port', '8123', '--token', 'tok', '--agents', 'a.json', '--no-builtin-agents',
         '--data-dir', '/tmp/d', '--ack-timeout-ms', '250', '--session-idle-ms', '1000', '--session-max-age-ms', '5000',
-        '--no-history',
+        '--no-history', '--new-token',
       ]),
     ).toEqual({
       host: 'localhost',
       port: 8123,
       token: 'tok',
+      newToken: true,
       agentsFile: 'a.json',
       builtinAgents: false,
       dataDir: '/tmp/d',

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync, 
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { chooseHostToken, generateToken, readToken, resolveHostToken } from '../../src/platform/node/host-token.js'
+import { chooseHostToken, generateToken, readStoredToken, readToken, resolveHostToken } from '../../src/platform/node/host-token.js'
 import { endpointFile, isWebSocketUrl, readEndpoint, removeEndpoint, writeEndpoint } from '../../src/platform/node/hub-endpoint.js'
 
 let root: string
@@ -32,6 +32,20 @@ describe('host token (§2)', () => {
     expect(statSync(dataDir).mode & 0o777).toBe(0o700)
     expect(await readToken(dataDir)).toBe(token.token)
     expect(chooseHostToken({ env: {} }).token).not.toBe(token.token)
+  })
+
+  it('reuses the token a previous hub wrote (§2), and writes a new one only when asked', async () => {
+    const dataDir = fresh()
+    const first = await resolveHostToken({ env: {}, dataDir })
+    const again = await resolveHostToken({ env: {}, dataDir })
+    expect(again).toEqual({ token: first.token, source: 'file', file: first.file })
+    const renewed = await resolveHostToken({ env: {}, dataDir, fresh: true })
+    expect(renewed.token).not.toBe(first.token)
+    expect(await readToken(dataDir)).toBe(renewed.token)
+    expect(await readStoredToken(dataDir)).toBe(renewed.token)
+    expect(chooseHostToken({ flag: 'f', env: {}, stored: 's' }).source).toBe('flag')
+    expect(chooseHostToken({ env: { CARHOST_TOKEN: 'e' }, stored: 's' }).source).toBe('env')
+    expect(chooseHostToken({ env: {}, stored: 's' })).toEqual({ token: 's', source: 'stored' })
   })
 
   it('replaces a token file with loose permissions by a 0600 one', async () => {

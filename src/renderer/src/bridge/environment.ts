@@ -66,25 +66,70 @@ function isBridge(value: unknown): value is CarhostBridge {
   return typeof candidate.request === 'function' && typeof candidate.onNotification === 'function'
 }
 
-/** Reads `#token=...` (the link the headless hub prints) and removes it from the visible URL and history entry. */
+/**
+ * Where a tab keeps its token for its own life: sessionStorage belongs to this
+ * tab alone and survives reloads, but not the tab (never a cookie, which the
+ * browser would send along, nor localStorage, which outlives the tab).
+ */
+export const TOKEN_STORAGE_KEY = 'carhost.token'
+
+function tabStorage(win: Window): Storage | undefined {
+  try {
+    return win.sessionStorage ?? undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** Reads `#token=...` (the link the headless hub prints), keeps it for the tab, and removes it from the visible URL and history entry. */
 export function takeTokenFromUrl(win: Window): string | undefined {
   const hash = win.location.hash
   if (!hash.startsWith('#')) return undefined
   const token = new URLSearchParams(hash.slice(1)).get('token')
   if (!token) return undefined
   win.history.replaceState(win.history.state, '', win.location.pathname + win.location.search)
+  try {
+    tabStorage(win)?.setItem(TOKEN_STORAGE_KEY, token)
+  } catch {
+    // Storage full or disabled: the tab still works until it is reloaded.
+  }
   return token
+}
+
+/** The tab's token: a new one from the link, else the one the tab kept. */
+export function tabToken(win: Window): string | undefined {
+  const fromUrl = takeTokenFromUrl(win)
+  if (fromUrl) return fromUrl
+  try {
+    return tabStorage(win)?.getItem(TOKEN_STORAGE_KEY) ?? undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * A link with a token pasted into the tab changes only the fragment, which
+ * loads nothing: the tab takes the token and calls `onToken` (the page then
+ * starts again with it). Returns the unsubscribe.
+ */
+export function watchAccessLink(win: Window, onToken: (token: string) => void): () => void {
+  const listener = () => {
+    const token = takeTokenFromUrl(win)
+    if (token) onToken(token)
+  }
+  win.addEventListener('hashchange', listener)
+  return () => win.removeEventListener('hashchange', listener)
 }
 
 /**
  * In Electron the preload has put `window.carhost` there. Anywhere else the page
  * was served by the headless hub and talks to it over `ws://` on the same host,
- * authenticating with the token from the URL, which it keeps only in memory.
+ * authenticating with the token from the URL, which the tab keeps (tabToken).
  */
 export function detectEnvironment(win: Window = window, createSocket?: WebSocketFactory): DetectResult {
   const preloaded: unknown = Reflect.get(win, 'carhost')
   if (isBridge(preloaded)) return { ok: true, environment: electronEnvironment(preloaded) }
-  const token = takeTokenFromUrl(win)
+  const token = tabToken(win)
   if (!token) return { ok: false, problem: 'missing_token' }
   const scheme = win.location.protocol === 'https:' ? 'wss' : 'ws'
   const bridge = new WebSocketBridge({
@@ -102,10 +147,8 @@ export function detectEnvironment(win: Window = window, createSocket?: WebSocket
         win.open(`${pageUrl}#token=${encodeURIComponent(token)}`, '_blank', 'noopener,noreferrer')
       },
       onDidClose: (listener) => bridge.onDidClose(listener),
-      reconnect: () => {
-        win.location.replace(`${pageUrl}#token=${encodeURIComponent(token)}`)
-        win.location.reload()
-      },
+      // The tab keeps its token: a reload connects again with it.
+      reconnect: () => win.location.reload(),
     },
   }
 }

@@ -21,6 +21,8 @@ export type ConnectionStatus = 'connecting' | 'ready' | 'reconnecting' | 'closed
 export interface ConnectionState {
   readonly status: ConnectionStatus
   readonly message?: string
+  /** The hub refused this window's access token (-32001): nothing works until the user opens a valid link. */
+  readonly refused?: boolean
 }
 
 /** Where a window remembers the conversation it shows, so that a reload reopens it (not a secret). */
@@ -136,7 +138,7 @@ export class AppController {
     } catch (error) {
       // A link that dropped again meanwhile reports itself through onDidClose.
       if (this.connection.getSnapshot().status !== 'reconnecting') {
-        this.connection.set({ status: 'failed', message: connectionMessage(error) })
+        this.connection.set({ status: 'failed', message: connectionMessage(error), ...(isRefusal(error) && { refused: true }) })
       }
       return false
     }
@@ -411,6 +413,7 @@ export class AppController {
     this.connection.set({
       status: authFailed ? 'failed' : 'closed',
       message: authFailed ? connectionMessage(error) : 'The connection to the hub was lost.',
+      ...(authFailed && { refused: true }),
     })
     this.chat.failAllLive({ reason: 'connection_lost', message: error.message })
   }
@@ -438,8 +441,12 @@ function requestFailure(error: unknown): ChatFailure {
   return { reason: 'request_failed', message: `unexpected answer from the hub: ${errorMessage(error)}` }
 }
 
+function isRefusal(error: unknown): boolean {
+  return error instanceof RpcError && error.code === ErrorCode.NotAuthenticated
+}
+
 function connectionMessage(error: unknown): string {
-  if (error instanceof RpcError && error.code === ErrorCode.NotAuthenticated) {
+  if (isRefusal(error)) {
     return 'The hub refused the access token. Open the link the hub printed again.'
   }
   return `Could not reach the hub: ${errorMessage(error)}`

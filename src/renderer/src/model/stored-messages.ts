@@ -25,8 +25,25 @@ export function fromStored(stored: readonly Message[], previous: readonly ChatMe
     seen.add(key)
     const fresh = convert(message, key)
     const old = byKey.get(key)
-    return old && sameMessage(old, fresh) ? old : fresh
+    if (!old) return fresh
+    return sameMessage(old, fresh) ? old : keepParts(old, fresh)
   })
+}
+
+/**
+ * The stored copy of a reply the window streamed differs from it (it has its
+ * message id now) but its parts mostly do not: those keep their objects and
+ * ids (the React keys), so the reply's finished text is not rendered again.
+ */
+function keepParts(old: ChatMessage, fresh: ChatMessage): ChatMessage {
+  if (old.role !== 'assistant' || fresh.role !== 'assistant') return fresh
+  const parts = fresh.parts.map((part, i) => {
+    const previous = old.parts[i]
+    // Ids the old parts cannot have: the store numbers live parts from 1 up.
+    if (!previous || previous.type !== part.type) return { ...part, id: -1 - i }
+    return samePart(previous, part) ? previous : { ...part, id: previous.id }
+  })
+  return { ...fresh, parts }
 }
 
 function convert(message: Message, key: string): ChatMessage {
@@ -96,6 +113,7 @@ function sameMessage(a: ChatMessage, b: ChatMessage): boolean {
   }
   return (
     a.messageId === b.messageId &&
+    a.agentId === b.agentId &&
     a.state === b.state &&
     a.finishReason === b.finishReason &&
     a.failure?.message === b.failure?.message &&

@@ -1,4 +1,4 @@
-import { useRef } from 'react'
+import { useEffect, useRef, useState } from 'react'
 import type { AppController } from '../model/app-controller.js'
 import { ChatView } from './ChatView.js'
 import { ControllerContext, EnvironmentContext, useChatState, useConnection, useEnvironment, type UiEnvironment } from './controller-context.js'
@@ -25,13 +25,42 @@ export function App({ controller, environment }: { controller: AppController; en
 
 function Shell() {
   const { conversations, activeConversationId } = useChatState()
+  const connection = useConnection()
   const drafts = useRef(new Map<string, string>()).current
   const active = conversations.find((c) => c.id === activeConversationId)
+  // Narrow windows (styles.css) hide the sidebar behind a button; choosing a conversation closes it again.
+  const [sidebarOpen, setSidebarOpen] = useState(false)
+  useEffect(() => setSidebarOpen(false), [activeConversationId])
+  const toggle = useRef<HTMLButtonElement>(null)
+  useEffect(() => {
+    if (!sidebarOpen) return
+    const onKeyDown = (event: KeyboardEvent) => {
+      if (event.key !== 'Escape' || event.defaultPrevented) return
+      event.preventDefault()
+      setSidebarOpen(false)
+      toggle.current?.focus()
+    }
+    window.addEventListener('keydown', onKeyDown)
+    return () => window.removeEventListener('keydown', onKeyDown)
+  }, [sidebarOpen])
   const view = useView()
+  // A refused token leaves nothing to show: one message, and what to do.
+  if (connection.refused) return <AccessRefused />
   return (
-    <div className="app">
+    <div className="app" data-sidebar={sidebarOpen ? 'open' : 'closed'}>
       <ConnectionBanner />
       <div className="app__body">
+        <button
+          ref={toggle}
+          type="button"
+          className="button button--small sidebar-toggle"
+          data-testid="sidebar-toggle"
+          aria-expanded={sidebarOpen}
+          aria-controls="sidebar"
+          onClick={() => setSidebarOpen(!sidebarOpen)}
+        >
+          <span className="menu-icon" aria-hidden="true" /> {sidebarOpen ? 'Close' : 'Chats'}
+        </button>
         <Sidebar active={active} />
         {view === 'settings' ? <SettingsView /> : active ? <ChatView key={active.id} conversation={active} drafts={drafts} /> : <main className="chat chat--none" />}
       </div>
@@ -65,14 +94,36 @@ function ConnectionBanner() {
 /** Shown in a browser tab opened without the hub's `#token=` link. */
 export function MissingToken() {
   return (
-    <div className="app app--centered">
+    <main className="app app--centered" data-testid="missing-token">
       <div className="notice" role="alert">
         <h1>CarHost needs its access link</h1>
         <p>
-          Open the address the hub printed when it started, the one that ends in <code>#token=…</code>. The token is
-          removed from the address bar once the page has read it, so reloading the page needs the link again.
+          Open the address the hub printed when it started, the one that ends in <code>#token=…</code>, or paste it into
+          this tab's address bar. The tab then keeps its access until it is closed.
         </p>
       </div>
-    </div>
+    </main>
+  )
+}
+
+/** The hub refused the tab's token (a hub started with a new one, or a mistyped link). */
+export function AccessRefused() {
+  const environment = useEnvironment()
+  return (
+    <main className="app app--centered" data-testid="access-refused">
+      <div className="notice" role="alert">
+        <h1>The hub did not accept this link</h1>
+        <p>
+          {environment.kind === 'browser' ? (
+            <>
+              Its access token is not the hub's current one. Open the address the hub printed when it last started (it ends
+              in <code>#token=…</code>), or paste it into this tab's address bar.
+            </>
+          ) : (
+            <>The window's access to the hub was refused. Close this window and open CarHost again.</>
+          )}
+        </p>
+      </div>
+    </main>
   )
 }

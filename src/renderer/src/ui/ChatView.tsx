@@ -1,6 +1,7 @@
-import { useEffect, useState } from 'react'
+import { useCallback, useEffect, useState } from 'react'
 import { REFUSAL_TEXT } from '../model/app-controller.js'
 import type { Conversation } from '../model/chat-store.js'
+import { Announcer } from './Announcer.js'
 import { statusLabel } from './AgentList.js'
 import { Composer } from './Composer.js'
 import { useAgentsState, useConnection, useController, useConversationList, useEnvironment } from './controller-context.js'
@@ -9,6 +10,7 @@ import { MessageList } from './MessageList.js'
 import { ModelPicker } from './ModelPicker.js'
 import { useProviders } from './provider-hooks.js'
 import { saveFile } from './save-file.js'
+import { plainTitle } from './plain-title.js'
 
 export function ChatView({ conversation, drafts }: { conversation: Conversation; drafts: Map<string, string> }) {
   const controller = useController()
@@ -23,7 +25,9 @@ export function ChatView({ conversation, drafts }: { conversation: Conversation;
   const ours = conversation.activeSessionId !== null
   const elsewhere = controller.busyElsewhere(conversation.id)
   const connected = connection.status === 'ready'
-  const title = meta?.title ?? (conversation.title || 'Conversation')
+  const title = plainTitle(meta?.title ?? (conversation.title || 'Conversation'))
+  // Each reply is labelled with the agent that wrote it, whatever the conversation talks to now.
+  const nameOf = useCallback((id: string) => agents.find((a) => a.id === id)?.name ?? id, [agents])
   const [problem, setProblem] = useState<string | undefined>()
   const providers = useProviders()
 
@@ -105,7 +109,8 @@ export function ChatView({ conversation, drafts }: { conversation: Conversation;
           {problem}
         </div>
       )}
-      <MessageList conversationId={conversation.id} messages={conversation.messages} agentName={agentName} empty={empty} />
+      <MessageList conversationId={conversation.id} messages={conversation.messages} agentName={nameOf} empty={empty} />
+      <Announcer messages={conversation.messages} agentName={nameOf} />
       <ModelPicker conversationId={conversation.id} agent={agent} disabled={ours} />
       <Composer
         key={conversation.id}

@@ -2,6 +2,7 @@ import { memo, useEffect, useRef, useState, type KeyboardEvent } from 'react'
 import type { Conversation as StoredConversation } from '../../../protocol/conversations.js'
 import type { Conversation } from '../model/chat-store.js'
 import { useAgentsState, useController, useConversationList } from './controller-context.js'
+import { plainTitle } from './plain-title.js'
 
 /**
  * The hub's conversations, newest first, loading the next page as its end
@@ -20,7 +21,7 @@ export function ConversationList({ active }: { active: Conversation | undefined 
         {draft && (
           <li className="conversation-item" data-testid="conversation" data-conversation-id={draft.id} data-active="true" data-draft="true">
             <button type="button" className="conversation-item__main" aria-current="page">
-              <span className="conversation-item__title">{draft.title}</span>
+              <span className="conversation-item__title">{plainTitle(draft.title)}</span>
               <span className="conversation-item__agent">Not sent yet</span>
             </button>
           </li>
@@ -68,6 +69,7 @@ const ConversationItem = memo(function ConversationItem({ conversation, active }
   const [problem, setProblem] = useState<string | undefined>()
   const id = conversation.conversation_id
   const agentName = agents.find((a) => a.id === conversation.agent_id)?.name ?? conversation.agent_id
+  const shownTitle = plainTitle(conversation.title)
 
   // F2 renames, Delete asks to delete: the same as the buttons, never without the confirmation.
   const onKeyDown = (event: KeyboardEvent) => {
@@ -109,20 +111,20 @@ const ConversationItem = memo(function ConversationItem({ conversation, active }
             onClick={() => void controller.open(id)}
             onKeyDown={onKeyDown}
           >
-            <span className="conversation-item__title">{conversation.title}</span>
+            <span className="conversation-item__title">{shownTitle}</span>
             <span className="conversation-item__agent">
               {conversation.busy && <span className="pulse" aria-label="replying" />}
               {agentName}
             </span>
           </button>
-          <button type="button" className="conversation-item__action" data-testid="rename" aria-label={`Rename ${conversation.title}`} title="Rename (F2)" onClick={() => setMode('rename')}>
+          <button type="button" className="conversation-item__action" data-testid="rename" aria-label={`Rename ${shownTitle}`} title="Rename (F2)" onClick={() => setMode('rename')}>
             <span aria-hidden="true">✎</span>
           </button>
           <button
             type="button"
             className="conversation-item__action"
             data-testid="delete"
-            aria-label={`Delete ${conversation.title}`}
+            aria-label={`Delete ${shownTitle}`}
             title="Delete (Del)"
             onClick={() => setMode('confirm')}
           >

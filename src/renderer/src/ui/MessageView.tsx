@@ -1,17 +1,22 @@
 import { memo, useState, type KeyboardEvent } from 'react'
 import type { AssistantMessage, ChatMessage, UserMessage } from '../model/chat-store.js'
 import { ApprovalCard } from './ApprovalCard.js'
-import { useController, useEnvironment } from './controller-context.js'
+import { useController } from './controller-context.js'
+import { CopyButton } from './CopyButton.js'
 import { describeFailure } from './failure-text.js'
 import { Markdown } from './Markdown.js'
-import { copyText } from './save-file.js'
+import { shownParts } from './reply-parts.js'
 import { ToolCallRow } from './ToolCallRow.js'
 import { UsageLine } from './UsageLine.js'
 
 const QUIET_FINISH = new Set(['stop', 'end_turn', 'done', 'complete', 'completed', 'cancelled'])
 
+/** A prompt longer than this shows its beginning until "Show more" is pressed. */
+export const LONG_PROMPT_CHARS = 3000
+
 export interface MessageViewProps {
   message: ChatMessage
+  /** The name of the agent that wrote this reply (not the conversation's current one). */
   agentName: string
   conversationId: string
   /** The conversation's last reply: it offers Regenerate. */
@@ -98,14 +103,12 @@ function UserView({ message, conversationId }: MessageViewProps & { message: Use
             )}
           </div>
         ) : (
-          <div className="message__bubble" data-testid="message-text">
-            {message.text}
-          </div>
+          <PromptText text={message.text} />
         )}
       </article>
       {!editing && (
         <div className="message__actions" role="toolbar" aria-label="Your message">
-          <CopyButton text={message.text} />
+          <CopyButton text={message.text} label="Copy this message" />
           <button
             type="button"
             className="message__action"
@@ -144,16 +147,19 @@ function AssistantView({ message, agentName, conversationId, isLastAnswer }: Mes
         data-message-id={message.messageId}
         aria-busy={live}
       >
-        <div className="message__author">{agentName}</div>
-        {message.parts.map((part, index) => {
+        <div className="message__author" data-testid="message-author">
+          {agentName}
+          {message.model && <span className="message__model"> · {message.model}</span>}
+        </div>
+        {shownParts(message.parts).map((shown) => {
+          const part = shown.part
           switch (part.type) {
             case 'text':
-              // Only the last text part can still grow.
-              return <Markdown key={part.id} text={part.text} streaming={live && index === message.parts.length - 1} />
+              return <Markdown key={part.id} text={part.text} />
             case 'tool':
-              return <ToolCallRow key={part.id} part={part} live={live} />
+              return <ToolCallRow key={part.id} part={part} live={live} denied={'denied' in shown && shown.denied} />
             case 'approval':
-              return <ApprovalCard key={part.id} part={part} sessionId={message.sessionId} />
+              return <ApprovalCard key={part.id} part={part} sessionId={message.sessionId} agentName={agentName} />
           }
         })}
         {live && (
@@ -185,7 +191,7 @@ function AssistantView({ message, agentName, conversationId, isLastAnswer }: Mes
       </article>
       {!live && (
         <div className="message__actions" role="toolbar" aria-label={`Reply of ${agentName}`}>
-          {text && <CopyButton text={text} />}
+          {text && <CopyButton text={text} label="Copy this reply" />}
           {isLastAnswer && (
             <button
               type="button"
@@ -214,20 +220,19 @@ function AssistantView({ message, agentName, conversationId, isLastAnswer }: Mes
   )
 }
 
-function CopyButton({ text }: { text: string }) {
-  const environment = useEnvironment()
-  const [outcome, setOutcome] = useState<'copied' | 'failed' | undefined>()
+/** The prompt as sent; a very long one shows its beginning until the user asks for the rest. */
+function PromptText({ text }: { text: string }) {
+  const [expanded, setExpanded] = useState(false)
+  const long = text.length > LONG_PROMPT_CHARS
   return (
-    <button
-      type="button"
-      className="message__action"
-      data-testid="copy"
-      aria-label="Copy this message"
-      onClick={() => copyText(environment, text).then(() => setOutcome('copied'), () => setOutcome('failed'))}
-      onBlur={() => setOutcome(undefined)}
-    >
-      {outcome === 'copied' ? 'Copied' : outcome === 'failed' ? 'Copy failed' : 'Copy'}
-    </button>
+    <div className="message__bubble" data-testid="message-text" data-collapsed={(long && !expanded) || undefined}>
+      {long && !expanded ? `${text.slice(0, LONG_PROMPT_CHARS)}…` : text}
+      {long && (
+        <button type="button" className="message__more" data-testid="show-more" aria-expanded={expanded} onClick={() => setExpanded(!expanded)}>
+          {expanded ? 'Show less' : `Show more (${Math.round(text.length / 1024)} KB)`}
+        </button>
+      )}
+    </div>
   )
 }
 

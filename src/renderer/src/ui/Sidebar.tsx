@@ -20,7 +20,7 @@ export function Sidebar({ active }: { active: Conversation | undefined }) {
   }
 
   return (
-    <aside className="sidebar">
+    <aside className="sidebar" id="sidebar" aria-label="Conversations and agents">
       <div className="sidebar__top">
         <span className="brand">CarHost</span>
         <button
