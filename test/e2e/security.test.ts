@@ -69,11 +69,11 @@ describe('security', () => {
     await own.close()
   })
 
-  it('a tab with a wrong token gets no agents and says it is not connected', async () => {
+  it('a tab with a wrong token gets no agents and says its link was refused', async () => {
     const page = await e2e.context.newPage()
     const tab = watch(page)
     await page.goto(`${e2e.hub.httpUrl}#token=${'A'.repeat(43)}`)
-    await page.getByTestId('connection-error').waitFor({ timeout: UI_TIMEOUT_MS })
+    await page.getByTestId('access-refused').waitFor({ timeout: UI_TIMEOUT_MS })
     expect(await page.locator('[data-testid=agent-item]').count()).toBe(0)
     await screenshot(page, 'wrong-token')
     expect(cspViolations(tab)).toEqual([])

@@ -56,10 +56,10 @@ function streamed(client: WsTestClient, sessionId: string): Received {
   return received
 }
 
-async function chat(client: WsTestClient, prompt: string, conversationId: string): Promise<string> {
-  const reply = await client.call('agents.chat', { agent_id: 'echo', prompt, conversation_id: conversationId })
+/** The session id is chosen here, so the test listens before the first token can arrive. */
+async function chat(client: WsTestClient, prompt: string, conversationId: string, sessionId: string): Promise<void> {
+  const reply = await client.call('agents.chat', { agent_id: 'echo', prompt, conversation_id: conversationId, session_id: sessionId })
   if (!isRecord(reply.result)) throw new Error(`chat refused: ${JSON.stringify(reply)}`)
-  return String(reply.result.session_id)
 }
 
 async function messagesOf(client: WsTestClient, conversationId: string): Promise<Message[]> {
@@ -85,8 +85,9 @@ describe('conversations survive the hub (§11 rule 5)', () => {
   it('SIGKILL mid-stream: the next start has the user message and the answer up to the last second, interrupted', async () => {
     dir = mkdtempSync(join(tmpdir(), 'carhost-durable-'))
     const { hub, client } = await start()
-    const sessionId = await chat(client, WORDS, 'conv-kill')
+    const sessionId = 'sess-kill'
     const received = streamed(client, sessionId)
+    await chat(client, WORDS, 'conv-kill', sessionId)
     await untilLength(client, received, 8_000)
     const killedAt = Date.now()
     hub.process.kill('SIGKILL')
@@ -107,8 +108,9 @@ describe('conversations survive the hub (§11 rule 5)', () => {
   it('SIGTERM mid-stream: nothing streamed is lost, and the turn ends with hub_shutdown', async () => {
     dir = mkdtempSync(join(tmpdir(), 'carhost-durable-'))
     const { hub, client } = await start()
-    const sessionId = await chat(client, WORDS, 'conv-term')
+    const sessionId = 'sess-term'
     const received = streamed(client, sessionId)
+    await chat(client, WORDS, 'conv-term', sessionId)
     await untilLength(client, received, 4_000)
     hub.process.kill('SIGTERM')
     const terminal = await client.waitFor(
@@ -127,7 +129,8 @@ describe('conversations survive the hub (§11 rule 5)', () => {
   it('--no-history keeps conversations in memory only', async () => {
     dir = mkdtempSync(join(tmpdir(), 'carhost-durable-'))
     const { client } = await start(['--no-history'])
-    const sessionId = await chat(client, 'kept in memory', 'conv-mem')
+    const sessionId = 'sess-mem'
+    await chat(client, 'kept in memory', 'conv-mem', sessionId)
     await client.waitFor((f) => isRecord(f) && isRecord(f.params) && f.params.session_id === sessionId && f.params.kind === 'done')
     expect((await messagesOf(client, 'conv-mem')).map((m) => m.text)).toEqual(['kept in memory', 'kept in memory'])
     expect(existsSync(join(dir, 'conversations.db'))).toBe(false)
