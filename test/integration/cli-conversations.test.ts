@@ -1,20 +1,14 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { z } from 'zod'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { ConversationMethods, ConversationSchema, SearchResultSchema } from '../../src/protocol/conversations.js'
-import { CARHOST_JS, builtOutputExists, cleanEnv, startHub, startProcess, type RunningHub, type TestProcess } from './support/headless-process.js'
+import { builtOutputExists } from './support/headless-process.js'
+import { useCliHub } from './support/cli-hub.js'
 
 /**
  * `carhost history/show/search/export` and `chat --new/--conversation` (issue 8
  * item 6) against the real headless hub keeping conversations (PROTOCOL.md §11).
  */
 
-let root: string
-let dataDir: string
-let running: RunningHub
-const cliProcesses: TestProcess[] = []
 
 /** Streams one token, then waits at an approval: its turn stays in flight until the test answers. */
 const GATE_AGENT = `
@@ -37,17 +31,9 @@ process.on('message', (m) => {
 process.on('disconnect', () => process.exit(0))
 `
 
-function carhost(args: string[]): TestProcess {
-  const proc = startProcess(CARHOST_JS, ['--data-dir', dataDir, ...args], cleanEnv())
-  cliProcesses.push(proc)
-  return proc
-}
-
-async function run(args: string[], stdin = '') {
-  const proc = carhost(args)
-  proc.child.stdin!.end(stdin)
-  const exit = await proc.exited
-  return { code: exit.code, stdout: proc.stdout, stderr: proc.stderr }
+/** The CLI on this file's hub, found through its data folder. */
+function run(args: string[], stdin = '') {
+  return cli.run(['--data-dir', cli.dataDir, ...args], undefined, stdin)
 }
 
 /** `chat --new`: the id the CLI printed on stderr. */
@@ -61,31 +47,10 @@ async function newConversation(agent: string, prompt: string, flags: string[] = 
 
 const GetResult = ConversationMethods['conversations.get'].result
 
+const cli = useCliHub('carhost-cli-conv-', GATE_AGENT)
+
 // Each test starts several CLI processes one after the other: room for a busy 2-core machine, not a deadline.
 describe.skipIf(!builtOutputExists())('carhost conversations against a headless hub (§11)', { timeout: 120_000 }, () => {
-  beforeAll(async () => {
-    root = mkdtempSync(join(tmpdir(), 'carhost-cli-conv-'))
-    dataDir = join(root, 'data')
-    mkdirSync(join(root, 'agents'))
-    writeFileSync(join(root, 'agents', 'gate.cjs'), GATE_AGENT)
-    const manifest = join(root, 'manifest.json')
-    writeFileSync(manifest, JSON.stringify({ agents: [{ id: 'gate', name: 'Gate', module: 'agents/gate.cjs' }] }))
-    running = await startHub(['--port', '0', '--data-dir', dataDir, '--agents', manifest])
-  })
-
-  afterEach(async () => {
-    for (const proc of cliProcesses.splice(0)) {
-      proc.kill('SIGKILL')
-      await proc.exited
-    }
-  })
-
-  afterAll(async () => {
-    running?.process.kill('SIGTERM')
-    await running?.process.exited
-    rmSync(root, { recursive: true, force: true })
-  })
-
   it('chat --new starts a conversation and prints its id; --conversation ID continues it; show lists both turns', async () => {
     const first = await newConversation('echo', 'apples and pears')
     expect(first.stdout).toBe('apples and pears\n')
@@ -179,7 +144,7 @@ describe.skipIf(!builtOutputExists())('carhost conversations against a headless 
   })
 
   it('a conversation with a turn in flight refuses another (-32013, exit 1); history marks it busy', async () => {
-    const first = carhost(['chat', 'gate', 'hold the gate', '--new'])
+    const first = cli.carhost(['--data-dir', cli.dataDir, 'chat', 'gate', 'hold the gate', '--new'])
     const [, id] = (await first.waitFor(/^conversation: (\S+)$/m, 'stderr')) as RegExpMatchArray
     await first.waitFor(/allow open_gate/, 'stderr')
 

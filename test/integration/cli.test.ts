@@ -1,23 +1,11 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import {
-  CARHOST_JS,
-  builtOutputExists,
-  cleanEnv,
-  startHub,
-  startProcess,
-  type RunningHub,
-  type TestProcess,
-} from './support/headless-process.js'
+import { describe, expect, it } from 'vitest'
+import { builtOutputExists, cleanEnv, startHub } from './support/headless-process.js'
+import { useCliHub } from './support/cli-hub.js'
 import { WsTestClient } from './support/ws-test-client.js'
 
-let root: string
-let dataDir: string
-let running: RunningHub
-const cliProcesses: TestProcess[] = []
 
 /**
  * A manifest agent that streams a first token, then waits at an approval before it
@@ -48,19 +36,6 @@ process.on('message', (m) => {
 process.on('disconnect', () => process.exit(0))
 `
 
-function carhost(args: string[], env: NodeJS.ProcessEnv = cleanEnv()): TestProcess {
-  const proc = startProcess(CARHOST_JS, args, env)
-  cliProcesses.push(proc)
-  return proc
-}
-
-async function run(args: string[], env?: NodeJS.ProcessEnv, stdin?: string) {
-  const proc = carhost(args, env)
-  proc.child.stdin!.end(stdin ?? '')
-  const exit = await proc.exited
-  return { code: exit.code, stdout: proc.stdout, stderr: proc.stderr }
-}
-
 function freePort(): Promise<number> {
   return new Promise((done) => {
     const server = createServer()
@@ -72,31 +47,10 @@ function freePort(): Promise<number> {
 }
 
 describe.skipIf(!builtOutputExists())('carhost CLI (bin/carhost.js) against a headless hub', () => {
-  beforeAll(async () => {
-    root = mkdtempSync(join(tmpdir(), 'carhost-cli-'))
-    dataDir = join(root, 'data')
-    mkdirSync(join(root, 'agents'))
-    writeFileSync(join(root, 'agents', 'gate.cjs'), GATE_AGENT)
-    const manifest = join(root, 'manifest.json')
-    writeFileSync(manifest, JSON.stringify({ agents: [{ id: 'gate', name: 'Gate', module: 'agents/gate.cjs' }] }))
-    running = await startHub(['--port', '0', '--data-dir', dataDir, '--agents', manifest])
-  })
-
-  afterEach(async () => {
-    for (const proc of cliProcesses.splice(0)) {
-      proc.kill('SIGKILL')
-      await proc.exited
-    }
-  })
-
-  afterAll(async () => {
-    running?.process.kill('SIGTERM')
-    await running?.process.exited
-    rmSync(root, { recursive: true, force: true })
-  })
+  const cli = useCliHub('carhost-cli-', GATE_AGENT)
 
   it('agents: a table of the hub\'s agents, found through the data dir', async () => {
-    const { code, stdout } = await run(['--data-dir', dataDir, 'agents'])
+    const { code, stdout } = await cli.run(['--data-dir', cli.dataDir, 'agents'])
     expect(code).toBe(0)
     const lines = stdout.trimEnd().split('\n')
     expect(lines[0]).toMatch(/^ID\s+NAME\s+STATUS\s+PID/)
@@ -108,23 +62,23 @@ describe.skipIf(!builtOutputExists())('carhost CLI (bin/carhost.js) against a he
   })
 
   it('agents --json, with the hub given by $CARHOST_URL and $CARHOST_TOKEN', async () => {
-    const empty = join(root, 'empty')
-    const { code, stdout } = await run(
+    const empty = join(cli.root, 'empty')
+    const { code, stdout } = await cli.run(
       ['--data-dir', empty, 'agents', '--json'],
-      cleanEnv({ CARHOST_URL: running.url, CARHOST_TOKEN: running.token }),
+      cleanEnv({ CARHOST_URL: cli.running.url, CARHOST_TOKEN: cli.running.token }),
     )
     expect(code).toBe(0)
     expect((JSON.parse(stdout) as Array<{ id: string }>).map((a) => a.id)).toEqual(['echo', 'toolbox', 'gate'])
   })
 
   it('chat echo "hello world": prints the streamed text', async () => {
-    const { code, stdout } = await run(['--data-dir', dataDir, 'chat', 'echo', 'hello world'])
+    const { code, stdout } = await cli.run(['--data-dir', cli.dataDir, 'chat', 'echo', 'hello world'])
     expect(code).toBe(0)
     expect(stdout).toBe('hello world\n')
   })
 
   it('chat streams tokens to stdout as they arrive, before the answer is complete', async () => {
-    const proc = carhost(['--url', running.url, '--token', running.token, 'chat', 'gate', 'go'])
+    const proc = cli.carhost(['--url', cli.running.url, '--token', cli.running.token, 'chat', 'gate', 'go'])
     // The agent holds the rest of its answer until the approval is answered.
     await proc.waitFor(/allow open_gate \{"gate":1\}\? \[y\/N\]/, 'stderr')
     await proc.waitFor(/before the gate, /)
@@ -136,7 +90,7 @@ describe.skipIf(!builtOutputExists())('carhost CLI (bin/carhost.js) against a he
   })
 
   it('chat toolbox "calculate 2+3": the approval is asked and answered on stdin', async () => {
-    const proc = carhost(['--data-dir', dataDir, 'chat', 'toolbox', 'calculate 2+3'])
+    const proc = cli.carhost(['--data-dir', cli.dataDir, 'chat', 'toolbox', 'calculate 2+3'])
     await proc.waitFor(/allow calculate.*\[y\/N\]/, 'stderr')
     expect(proc.stdout).toBe('')
     proc.child.stdin!.end('y\n')
@@ -148,12 +102,12 @@ describe.skipIf(!builtOutputExists())('carhost CLI (bin/carhost.js) against a he
   })
 
   it('chat toolbox: "n" on stdin denies the tool; --yes approves without asking', async () => {
-    const denied = await run(['--data-dir', dataDir, 'chat', 'toolbox', 'calculate 6*7'], undefined, 'n\n')
+    const denied = await cli.run(['--data-dir', cli.dataDir, 'chat', 'toolbox', 'calculate 6*7'], undefined, 'n\n')
     expect(denied.code).toBe(0)
     expect(denied.stdout).toContain('denied')
     expect(denied.stdout).not.toContain('42')
 
-    const approved = await run(['--data-dir', dataDir, '--yes', 'chat', 'toolbox', 'calculate 6*7'])
+    const approved = await cli.run(['--data-dir', cli.dataDir, '--yes', 'chat', 'toolbox', 'calculate 6*7'])
     expect(approved.code).toBe(0)
     expect(approved.stdout).toBe('6*7 = 42\n')
   })
@@ -163,36 +117,36 @@ describe.skipIf(!builtOutputExists())('carhost CLI (bin/carhost.js) against a he
     const big = Array.from({ length: 200 * 1024 / 8 }, (_, i) => String(i % 10_000).padStart(7, '0')).join(' ') + '.'
     expect(Buffer.byteLength(big)).toBeGreaterThan(128 * 1024)
     for (const args of [['chat', 'echo'], ['chat', 'echo', '-']]) {
-      const { code, stdout, stderr } = await run(['--data-dir', dataDir, ...args], undefined, big)
+      const { code, stdout, stderr } = await cli.run(['--data-dir', cli.dataDir, ...args], undefined, big)
       expect(code, stderr).toBe(0)
       expect(stdout).toBe(`${big}\n`)
     }
   })
 
   it('a prompt from stdin: empty is a usage error; over §3\'s 256 KiB is refused before sending', async () => {
-    const empty = await run(['--data-dir', dataDir, 'chat', 'echo'], undefined, '  \n')
+    const empty = await cli.run(['--data-dir', cli.dataDir, 'chat', 'echo'], undefined, '  \n')
     expect(empty.code).toBe(2)
     expect(empty.stderr).toMatch(/^carhost: the prompt read from stdin is empty\n/)
 
-    const tooBig = await run(['--data-dir', dataDir, 'chat', 'echo', '-'], undefined, 'x'.repeat(262_145))
+    const tooBig = await cli.run(['--data-dir', cli.dataDir, 'chat', 'echo', '-'], undefined, 'x'.repeat(262_145))
     expect(tooBig.code).toBe(2)
     expect(tooBig.stderr).toMatch(/^carhost: the prompt on stdin is over 262144 bytes\n/)
     expect(tooBig.stdout).toBe('')
   })
 
   it('a prompt from stdin leaves no stdin for approvals: they are denied, and --yes still allows', async () => {
-    const asked = await run(['--data-dir', dataDir, 'chat', 'toolbox'], undefined, 'calculate 6*7')
+    const asked = await cli.run(['--data-dir', cli.dataDir, 'chat', 'toolbox'], undefined, 'calculate 6*7')
     expect(asked.code).toBe(0)
     expect(asked.stderr).toMatch(/allow calculate.*no \(stdin held the prompt/)
     expect(asked.stdout).toContain('denied')
 
-    const allowed = await run(['--data-dir', dataDir, '--yes', 'chat', 'toolbox', '-'], undefined, 'calculate 6*7')
+    const allowed = await cli.run(['--data-dir', cli.dataDir, '--yes', 'chat', 'toolbox', '-'], undefined, 'calculate 6*7')
     expect(allowed.code).toBe(0)
     expect(allowed.stdout).toBe('6*7 = 42\n')
   })
 
   it('Ctrl-C during a chat cancels the turn and exits 130', async () => {
-    const proc = carhost(['--data-dir', dataDir, 'chat', 'gate', 'go'])
+    const proc = cli.carhost(['--data-dir', cli.dataDir, 'chat', 'gate', 'go'])
     await proc.waitFor(/allow open_gate/, 'stderr')
     proc.kill('SIGINT')
     const exit = await proc.exited
@@ -202,15 +156,15 @@ describe.skipIf(!builtOutputExists())('carhost CLI (bin/carhost.js) against a he
   })
 
   it('chat with an unknown agent: exit 1', async () => {
-    const { code, stderr } = await run(['--data-dir', dataDir, 'chat', 'nobody', 'hi'])
+    const { code, stderr } = await cli.run(['--data-dir', cli.dataDir, 'chat', 'nobody', 'hi'])
     expect(code).toBe(1)
     expect(stderr).toContain('nobody')
   })
 
   it('watch: prints a status change caused by another client', async () => {
-    const watch = carhost(['--data-dir', dataDir, 'watch'])
+    const watch = cli.carhost(['--data-dir', cli.dataDir, 'watch'])
     await watch.waitFor(/watching/, 'stderr')
-    const other = await WsTestClient.authed(running.url, running.token)
+    const other = await WsTestClient.authed(cli.running.url, cli.running.token)
     try {
       const restarted = await other.call('agents.restart', { agent_id: 'toolbox' })
       expect(restarted).toMatchObject({ result: { id: 'toolbox', status: 'running' } })
@@ -227,7 +181,7 @@ describe.skipIf(!builtOutputExists())('carhost CLI (bin/carhost.js) against a he
 
   it('bad usage: exit 2', async () => {
     for (const args of [[], ['frobnicate'], ['chat'], ['chat', 'echo'], ['--bogus', 'agents'], ['agents', '--yes'], ['chat', 'echo', 'x', '--yes', '--no']]) {
-      const { code, stderr } = await run(['--data-dir', dataDir, ...args])
+      const { code, stderr } = await cli.run(['--data-dir', cli.dataDir, ...args])
       expect(code, args.join(' ')).toBe(2)
       expect(stderr, args.join(' ')).toMatch(/^carhost: /)
     }
@@ -236,18 +190,18 @@ describe.skipIf(!builtOutputExists())('carhost CLI (bin/carhost.js) against a he
   it('a bad URL is a usage error naming where it came from: --url or $CARHOST_URL, exit 2', async () => {
     // More shapes of a bad URL: isWebSocketUrl's unit test.
     for (const url of ['nonsense', 'ws://[']) {
-      const flag = await run(['--url', url, '--token', 't', 'agents'])
+      const flag = await cli.run(['--url', url, '--token', 't', 'agents'])
       expect(flag.code, url).toBe(2)
       expect(flag.stderr, url).toMatch(/^carhost: --url: must be a ws:\/\/ or wss:\/\/ URL\n/)
 
-      const env = await run(['--data-dir', dataDir, 'agents'], cleanEnv({ CARHOST_URL: url }))
+      const env = await cli.run(['--data-dir', cli.dataDir, 'agents'], cleanEnv({ CARHOST_URL: url }))
       expect(env.code, url).toBe(2)
       expect(env.stderr, url).toBe('carhost: $CARHOST_URL: must be a ws:// or wss:// URL\n')
     }
   })
 
   it('a malformed or unreadable hub-endpoint.json or hub-token: exit 3 naming the file', async () => {
-    const broken = join(root, 'broken')
+    const broken = join(cli.root, 'broken')
     mkdirSync(broken)
     const endpoint = join(broken, 'hub-endpoint.json')
     for (const [contents, problem] of [
@@ -256,42 +210,42 @@ describe.skipIf(!builtOutputExists())('carhost CLI (bin/carhost.js) against a he
       ['[]', 'is malformed'],
     ] as const) {
       writeFileSync(endpoint, contents)
-      const { code, stderr } = await run(['--data-dir', broken, 'agents'])
+      const { code, stderr } = await cli.run(['--data-dir', broken, 'agents'])
       expect(code, contents).toBe(3)
       expect(stderr, contents).toContain(`carhost: cannot find the hub: ${endpoint} ${problem}`)
       expect(stderr.trimEnd().split('\n'), contents).toHaveLength(1)
     }
 
     // A hub-token that cannot be read (a folder here: root reads any file).
-    writeFileSync(endpoint, JSON.stringify({ url: running.url, pid: 1 }))
+    writeFileSync(endpoint, JSON.stringify({ url: cli.running.url, pid: 1 }))
     mkdirSync(join(broken, 'hub-token'))
-    const token = await run(['--data-dir', broken, 'agents'])
+    const token = await cli.run(['--data-dir', broken, 'agents'])
     expect(token.code).toBe(3)
     expect(token.stderr).toBe(`carhost: cannot read the host token: cannot read ${join(broken, 'hub-token')}: EISDIR\n`)
   })
 
   it('a hub that is gone: exit 3 naming the URL and the file it came from', async () => {
-    const stale = join(root, 'stale')
+    const stale = join(cli.root, 'stale')
     mkdirSync(stale)
     const port = await freePort()
     writeFileSync(join(stale, 'hub-endpoint.json'), JSON.stringify({ url: `ws://127.0.0.1:${port}`, pid: 1 }))
     writeFileSync(join(stale, 'hub-token'), 'x\n')
-    const { code, stderr } = await run(['--data-dir', stale, 'agents'])
+    const { code, stderr } = await cli.run(['--data-dir', stale, 'agents'])
     expect(code).toBe(3)
     expect(stderr).toBe(`carhost: cannot connect to the hub at ws://127.0.0.1:${port} (from ${join(stale, 'hub-endpoint.json')}): ECONNREFUSED\n`)
   })
 
   it('a token beginning with "-" works as --token T and --token=T; watch exits 3 when that hub goes away', async () => {
     const dashed = '-dash-first-token-0123456789'
-    const other = await startHub(['--port', '0', '--data-dir', join(root, 'dashed'), '--no-builtin-agents', '--token', dashed])
+    const other = await startHub(['--port', '0', '--data-dir', join(cli.root, 'dashed'), '--no-builtin-agents', '--token', dashed])
     try {
       expect(other.token).toBe(dashed)
       for (const args of [['--token', dashed], [`--token=${dashed}`]]) {
-        const { code, stdout, stderr } = await run(['--url', other.url, ...args, 'agents', '--json'])
+        const { code, stdout, stderr } = await cli.run(['--url', other.url, ...args, 'agents', '--json'])
         expect(code, `${args.join(' ')}: ${stderr}`).toBe(0)
         expect(JSON.parse(stdout)).toEqual([])
       }
-      const watch = carhost(['--url', other.url, '--token', dashed, 'watch'])
+      const watch = cli.carhost(['--url', other.url, '--token', dashed, 'watch'])
       await watch.waitFor(/watching/, 'stderr')
       other.process.kill('SIGTERM')
       expect((await watch.exited).code).toBe(3)
@@ -304,7 +258,7 @@ describe.skipIf(!builtOutputExists())('carhost CLI (bin/carhost.js) against a he
 
   it('--help and help: usage on stdout, exit 0', async () => {
     for (const args of [['--help'], ['help']]) {
-      const { code, stdout } = await run(args)
+      const { code, stdout } = await cli.run(args)
       expect(code).toBe(0)
       expect(stdout).toContain('Usage: carhost')
       for (const listed of ['history', 'show ID', 'search WORDS', 'export ID', 'providers add ID', 'providers remove ID', 'models AGENT', '--api-key-stdin', '--conversation ID', '--new', '--model M']) {
@@ -315,15 +269,15 @@ describe.skipIf(!builtOutputExists())('carhost CLI (bin/carhost.js) against a he
 
   it('unreachable hub, wrong token, or no hub at all: exit 3', async () => {
     const port = await freePort()
-    const refused = await run(['--url', `ws://127.0.0.1:${port}`, '--token', 'x', 'agents'])
+    const refused = await cli.run(['--url', `ws://127.0.0.1:${port}`, '--token', 'x', 'agents'])
     expect(refused.code).toBe(3)
     expect(refused.stderr).toContain('cannot connect')
 
-    const wrongToken = await run(['--url', running.url, '--token', 'not-the-token', 'agents'])
+    const wrongToken = await cli.run(['--url', cli.running.url, '--token', 'not-the-token', 'agents'])
     expect(wrongToken.code).toBe(3)
     expect(wrongToken.stderr).toContain('token')
 
-    const nothing = await run(['--data-dir', join(root, 'nowhere'), 'agents'])
+    const nothing = await cli.run(['--data-dir', join(cli.root, 'nowhere'), 'agents'])
     expect(nothing.code).toBe(3)
     expect(nothing.stderr).toContain('no hub found')
   })
